@@ -1,0 +1,195 @@
+// config: the whole YAML schema of the product as plain, typed structs.
+// load_config() validates once and returns either a Config or every error,
+// each with FILE:LINE:COL; nothing downstream re-validates.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "policy/tls_level.hpp"
+
+namespace chainmail::config {
+
+using Duration = std::chrono::seconds;
+
+// Where a value stood in the YAML file, for error messages.
+struct Position {
+    std::string file;
+    int line = 0;  // 1-based
+    int col = 0;   // 1-based
+};
+
+struct ConfigError {
+    Position where;
+    std::string message;
+    std::string str() const;  // "FILE:LINE:COL: message"
+};
+
+// An IPv4 or IPv6 network; IPv4 is kept as IPv4, not mapped.
+struct Cidr {
+    bool v6 = false;
+    std::array<std::uint8_t, 16> bytes{};  // v4 uses the first 4
+    int prefix = 0;
+    // addr is 4 bytes (v4) or 16 bytes (v6); a v4-mapped v6 address matches v4 networks.
+    bool contains(bool addr_v6, const std::array<std::uint8_t, 16>& addr) const;
+    std::string str() const;
+};
+
+// "host:port", "[v6]:port" or "[host]:port".
+struct Endpoint {
+    std::string host;  // without brackets
+    std::uint16_t port = 0;
+};
+
+// next_hop syntax: "[h]:p" = this host, no MX lookup; "h:p" or "h" = the MX of h.
+struct NextHop {
+    std::string host;
+    std::uint16_t port = 25;
+    bool mx_lookup = true;
+    std::string str() const;
+};
+
+struct Listener {
+    Endpoint address;
+    bool starttls = true;          // offered when tls.certificate is set
+    bool require_starttls = false; // 530 5.7.0 to MAIL before STARTTLS
+    bool auth = false;             // AUTH PLAIN/LOGIN after STARTTLS
+    Position where;
+};
+
+struct TlsIdentity {
+    std::string certificate;  // empty: no STARTTLS offered inbound
+    std::string private_key;
+    std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+};
+
+struct RelayFrom {
+    std::vector<Cidr> networks;
+    bool authenticated = true;
+};
+
+struct Auth {
+    std::string users_file;  // empty: AUTH not offered
+};
+
+struct Log {
+    std::string level = "info";
+    std::string delivery_log;  // empty: no delivery log file
+};
+
+struct Nameserver {
+    std::string ip;
+    std::uint16_t port = 53;
+};
+
+struct Dns {
+    std::vector<Nameserver> nameservers;  // empty: /etc/resolv.conf
+    std::string trust_anchor_file = "/usr/share/dns/root.key";
+};
+
+struct Delivery {
+    std::uint16_t port = 25;
+    Duration connect_timeout = std::chrono::seconds(30);
+    int concurrency_per_destination = 20;
+    int max_concurrency = 200;  // total outbound sessions
+};
+
+struct Queue {
+    std::vector<Duration> retry_schedule{std::chrono::minutes(1), std::chrono::minutes(5),
+                                         std::chrono::minutes(15), std::chrono::minutes(30),
+                                         std::chrono::hours(1)};
+    Duration max_lifetime = std::chrono::hours(24 * 5);
+    Duration delay_warning_after = std::chrono::hours(4);  // 0: off
+};
+
+struct Limits {
+    std::uint64_t max_message_size = 50ull * 1000 * 1000;
+    int max_recipients = 1000;
+    int max_connections = 2000;
+    // Beyond PRODUCT.md's example, with Postfix-like defaults.
+    std::size_t max_line_length = 1000;  // RFC 5321 §4.5.3.1.6 text line incl. CRLF
+    Duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
+    Duration data_timeout = std::chrono::minutes(3);     // per DATA block read
+    int max_errors = 10;  // protocol errors before 421 and disconnect
+};
+
+struct Metrics {
+    std::optional<Endpoint> listen;
+};
+
+struct Ndr {
+    std::vector<std::string> languages{"nl", "en"};
+    bool return_full = false;  // "headers" | "full"
+    std::string templates;     // directory overriding the shipped texts; empty: none
+};
+
+// A partner rule, and `defaults` (which has no name, domains or next hop).
+struct Partner {
+    std::string name;                  // "defaults" for the defaults block
+    std::vector<std::string> domains;  // lower case; ".x" = every subdomain of x
+    policy::TlsLevel tls = policy::TlsLevel::Dane;
+    bool mta_sts = true;
+    std::optional<NextHop> next_hop;
+    std::vector<std::string> match;  // names for verify/secure
+    // SHA-256 digests (32 bytes each) of a certificate or a public key.
+    std::vector<std::array<std::uint8_t, 32>> fingerprints;
+    std::string tls_min_version;  // "", "1.0", "1.1", "1.2", "1.3"
+    policy::OnTlsFailure on_tls_failure = policy::OnTlsFailure::Bounce;
+    std::optional<NextHop> fallback_next_hop;
+    std::string contact;
+    policy::Mode mode = policy::Mode::Enforce;
+    Position where;
+};
+
+struct Sensitive {
+    std::vector<std::string> subject_tags;
+    std::map<std::string, std::vector<std::string>> headers;  // header name -> values
+};
+
+struct Config {
+    std::string source;  // file the config came from, or "(embedded default)"
+    std::string hostname;
+    std::vector<Listener> listen;
+    TlsIdentity tls;
+    RelayFrom relay_from;
+    Auth auth;
+    std::string spool = "/var/spool/chainmail";
+    Log log;
+    Dns dns;
+    Delivery delivery;
+    Queue queue;
+    Limits limits;
+    Metrics metrics;
+    Ndr ndr;
+    Partner defaults;
+    std::vector<Partner> partners;
+    Sensitive sensitive;
+};
+
+using LoadResult = std::variant<Config, std::vector<ConfigError>>;
+
+// Reads and validates a YAML file. Relative paths inside are taken relative
+// to the current directory, as an operator typing the command expects.
+LoadResult load_config_file(const std::string& path);
+
+// The same for text already in memory; `name` stands for the file in errors.
+LoadResult load_config_text(const std::string& text, const std::string& name);
+
+// The embedded default: 127.0.0.1:2525, spool ./spool under the working
+// directory, defaults tls: may, so that a first run works with no file at all.
+const std::string& embedded_default_yaml();
+
+// Parsers shared with the command line; nullopt on bad input.
+std::optional<Duration> parse_duration(std::string_view s);  // "30s", "5m", "4h", "5d", "0"
+std::optional<std::uint64_t> parse_size(std::string_view s); // "50MB", "10KB", "1GB", "123"
+std::optional<Cidr> parse_cidr(std::string_view s);          // "10.0.0.0/8", "::1/128", "1.2.3.4"
+std::optional<Endpoint> parse_endpoint(std::string_view s);  // "0.0.0.0:25", "[::]:587"
+std::optional<NextHop> parse_next_hop(std::string_view s);
+
+}  // namespace chainmail::config

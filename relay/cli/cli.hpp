@@ -1,0 +1,34 @@
+// cli: the `chainmail` command. One file per subcommand; each returns the
+// process exit status (0 ok, 1 the command's own failure such as a bad
+// config, 2 usage or not available in this version).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace chainmail::cli {
+
+struct Common {
+    std::string config_path;     // from -c, CHAINMAIL_CONFIG or the default
+    bool default_config = false; // --default-config: the embedded configuration
+};
+
+// Loads the configuration named by `common`; prints every error as
+// FILE:LINE:COL: message to stderr and returns nullopt on failure.
+std::optional<config::Config> load(const Common& common);
+
+int run(int argc, char** argv);
+
+int cmd_serve(const Common& common);
+int cmd_check_config(const Common& common);
+int cmd_policy(const Common& common, const std::vector<std::string>& domains);
+int cmd_queue_list(const Common& common, bool json);
+int cmd_queue_show(const Common& common, const std::vector<std::string>& ids);
+
+// For subcommands that a later version fills: says so plainly, exit 2.
+int not_yet(const std::string& what, const std::string& when);
+
+}  // namespace chainmail::cli

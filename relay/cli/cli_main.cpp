@@ -1,0 +1,142 @@
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fmt/core.h>
+#include <iostream>
+
+#include "relay/cli/cli.hpp"
+
+#ifndef CHAINMAIL_VERSION
+#define CHAINMAIL_VERSION "0.1.0"
+#endif
+
+namespace chainmail::cli {
+
+namespace {
+constexpr const char* kDefaultConfig = "/etc/chainmail/chainmail.yaml";
+}
+
+int not_yet(const std::string& what, const std::string& when) {
+    fmt::print(stderr,
+               "chainmail: '{}' is not available in this version yet; it comes with {}.\n",
+               what, when);
+    return 2;
+}
+
+std::optional<config::Config> load(const Common& common) {
+    config::LoadResult r = common.default_config
+                               ? config::load_config_text(config::embedded_default_yaml(),
+                                                          "(embedded default)")
+                               : config::load_config_file(common.config_path);
+    if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&r)) {
+        for (const auto& e : *errors) fmt::print(stderr, "{}\n", e.str());
+        return std::nullopt;
+    }
+    return std::get<config::Config>(std::move(r));
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{
+        "chainmail: outbound SMTP relay that enforces a TLS policy per partner\n"
+        "and returns a clear non-delivery report instead of sending in the clear."};
+    app.set_version_flag("--version", std::string("chainmail ") + CHAINMAIL_VERSION);
+    app.require_subcommand(1);
+
+    Common common;
+    if (const char* env = std::getenv("CHAINMAIL_CONFIG"); env && *env)
+        common.config_path = env;
+    else
+        common.config_path = kDefaultConfig;
+
+    auto add_config = [&](CLI::App* sub) {
+        sub->add_option("-c,--config", common.config_path,
+                        "configuration file (default /etc/chainmail/chainmail.yaml, or "
+                        "$CHAINMAIL_CONFIG)");
+    };
+
+    auto* serve = app.add_subcommand("serve", "run the relay in the foreground (systemd Type=notify)");
+    add_config(serve);
+    serve->add_flag("--default-config", common.default_config,
+                    "use the embedded default configuration (127.0.0.1:2525, spool ./spool)");
+
+    auto* check = app.add_subcommand(
+        "check-config", "validate the configuration; errors as FILE:LINE:COL: message, exit 1");
+    add_config(check);
+    check->add_flag("--default-config", common.default_config,
+                    "check the embedded default configuration");
+
+    std::vector<std::string> domains;
+    auto* policy = app.add_subcommand(
+        "policy", "which partner and TLS level apply to each domain, and why (config only)");
+    add_config(policy);
+    policy->add_option("DOMAIN", domains, "recipient domains")->required();
+
+    std::vector<std::string> targets;
+    auto* probe = app.add_subcommand(
+        "probe", "live check of a partner, nothing sent: MX, DNSSEC, TLSA, MTA-STS, STARTTLS, "
+                 "certificate, and what each TLS level would decide");
+    add_config(probe);
+    probe->add_option("TARGET", targets, "domains or addresses")->required();
+
+    std::string since = "30d", html;
+    auto* report = app.add_subcommand(
+        "report", "per partner and domain: deliveries by TLS and authentication, failures, advice");
+    add_config(report);
+    report->add_option("--since", since, "period to cover, e.g. 30d");
+    report->add_option("--html", html, "also write a self-contained HTML page");
+
+    auto* queue = app.add_subcommand("queue", "inspect and act on the queue");
+    queue->require_subcommand(1);
+    bool json = false, all = false;
+    std::vector<std::string> ids;
+    auto* qlist = queue->add_subcommand(
+        "list", "the queue: id, age, sender, recipients, state, last error");
+    add_config(qlist);
+    qlist->add_flag("--json", json, "one JSON object per message");
+    auto* qshow = queue->add_subcommand("show", "the envelope and state of messages");
+    add_config(qshow);
+    qshow->add_option("ID", ids, "queue ids")->required();
+    auto* qretry = queue->add_subcommand("retry", "retry now");
+    add_config(qretry);
+    qretry->add_option("ID", ids, "queue ids");
+    qretry->add_flag("--all", all, "every deferred message");
+    auto* qhold = queue->add_subcommand("hold", "hold messages until released");
+    add_config(qhold);
+    qhold->add_option("ID", ids, "queue ids")->required();
+    auto* qrelease = queue->add_subcommand("release", "release held messages");
+    add_config(qrelease);
+    qrelease->add_option("ID", ids, "queue ids")->required();
+    auto* qdelete = queue->add_subcommand("delete", "delete messages without a report");
+    add_config(qdelete);
+    qdelete->add_option("ID", ids, "queue ids")->required();
+
+    std::string status, partner, rcpt, log_since;
+    auto* log = app.add_subcommand("log", "read the delivery log");
+    add_config(log);
+    log->add_option("--status", status, "delivered, deferred or bounced")
+        ->check(CLI::IsMember({"delivered", "deferred", "bounced"}));
+    log->add_option("--partner", partner, "partner name");
+    log->add_option("--rcpt", rcpt, "recipient address");
+    log->add_option("--since", log_since, "e.g. 2h");
+    log->add_flag("--json", json, "raw JSON lines");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    if (serve->parsed()) return cmd_serve(common);
+    if (check->parsed()) return cmd_check_config(common);
+    if (policy->parsed()) return cmd_policy(common, domains);
+    if (probe->parsed()) return not_yet("chainmail probe", "the MTA-STS and probe work");
+    if (report->parsed()) return not_yet("chainmail report", "the reporting work");
+    if (qlist->parsed()) return cmd_queue_list(common, json);
+    if (qshow->parsed()) return cmd_queue_show(common, ids);
+    if (qretry->parsed() || qhold->parsed() || qrelease->parsed() || qdelete->parsed())
+        return not_yet("chainmail queue retry|hold|release|delete",
+                       "the queue control work (it must reach a running serve)");
+    if (log->parsed()) return not_yet("chainmail log", "the delivery log reader");
+    return 2;
+}
+
+}  // namespace chainmail::cli

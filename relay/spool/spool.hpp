@@ -1,0 +1,68 @@
+// spool: the queue on disk that joins acceptance and delivery. commit() and
+// update() return only when their records are durable (group commit: one
+// sync covers every caller waiting at that moment). A record without its END
+// marker and checksum is never taken for a message. Thread-safe; completion
+// handlers run on the caller's executor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "relay/spool/envelope.hpp"
+
+namespace chainmail::spool {
+
+struct SpoolStats {
+    std::uint64_t syncs = 0;          // fdatasync/fsync calls made
+    std::uint64_t records = 0;        // records made durable
+    std::uint64_t live_messages = 0;  // messages with recipients still pending or NDR due
+};
+
+class Spool {
+public:
+    virtual ~Spool() = default;
+
+    // Assigns env.id and env.arrival_ms if unset; durable when it returns
+    // an empty error_code. On any error nothing may be acknowledged.
+    virtual boost::asio::awaitable<std::error_code> commit(Envelope& env,
+                                                           std::string message) = 0;
+
+    // Durable per-recipient state changes.
+    virtual boost::asio::awaitable<std::error_code> update(
+        const QueueId& id, std::vector<RecipientUpdate> changes) = 0;
+
+    // Held flag (queue hold / release).
+    virtual boost::asio::awaitable<std::error_code> set_held(const QueueId& id, bool held) = 0;
+
+    // The message is finished (every recipient delivered or failed and
+    // reported, or an operator deleted it); its space may be reclaimed.
+    virtual boost::asio::awaitable<std::error_code> remove(const QueueId& id) = 0;
+
+    // The live messages, as of now.
+    virtual std::vector<Envelope> live() const = 0;
+    virtual std::optional<Envelope> find(const QueueId& id) const = 0;
+
+    // The message bytes as received (Received: header included), CRLF lines.
+    virtual std::error_code read_message(const QueueId& id, std::string& out) const = 0;
+
+    virtual SpoolStats stats() const = 0;
+};
+
+// Opens (creating if needed) the spool in `dir`, discards half-written data
+// from a crash and loads every complete live message. Throws on start-up
+// failure (unreadable directory, lock held by another serve).
+std::unique_ptr<Spool> open_spool(const std::string& dir);
+
+// Reads the spool without locking or repairing it, for `chainmail queue`
+// while serve runs. Half-written tails are skipped, never shown.
+std::vector<Envelope> scan_spool(const std::string& dir);
+
+// Sortable unique id (ULID) for a message arriving at `unix_ms`.
+QueueId make_queue_id(std::int64_t unix_ms);
+
+}  // namespace chainmail::spool
