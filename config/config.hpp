@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -109,7 +110,7 @@ struct Queue {
 };
 
 struct Limits {
-    std::uint64_t max_message_size = 50ull * 1000 * 1000;
+    std::uint64_t max_message_size = 50ull * 1024 * 1024;  // sizes are binary: 1 MB = 1024 KB
     int max_recipients = 1000;
     int max_connections = 2000;
     // Beyond PRODUCT.md's example, with Postfix-like defaults.
@@ -174,22 +175,45 @@ struct Config {
 
 using LoadResult = std::variant<Config, std::vector<ConfigError>>;
 
+struct LoadOptions {
+    // Whether files the configuration names explicitly (tls.certificate,
+    // tls.private_key, tls.ca_file, auth.users_file, dns.trust_anchor_file,
+    // ndr.templates) must be readable now. Off only to check a file meant for
+    // another machine.
+    bool check_files = true;
+};
+
 // Reads and validates a YAML file. Relative paths inside are taken relative
 // to the current directory, as an operator typing the command expects.
 LoadResult load_config_file(const std::string& path);
+LoadResult load_config_file(const std::string& path, const LoadOptions& options);
 
 // The same for text already in memory; `name` stands for the file in errors.
 LoadResult load_config_text(const std::string& text, const std::string& name);
+LoadResult load_config_text(const std::string& text, const std::string& name,
+                            const LoadOptions& options);
 
-// The embedded default: 127.0.0.1:2525, spool ./spool under the working
-// directory, defaults tls: may, so that a first run works with no file at all.
+// The embedded default: 127.0.0.1:2525, relay from loopback only, spool
+// ./spool under the working directory, defaults tls: dane with
+// on_tls_failure: defer, no certificate (so no STARTTLS inbound); the
+// hostname is the machine's name. A first run works with no file at all.
 const std::string& embedded_default_yaml();
+
+// The machine's name from gethostname(), used when `hostname` is absent.
+std::string machine_hostname();
 
 // Parsers shared with the command line; nullopt on bad input.
 std::optional<Duration> parse_duration(std::string_view s);  // "30s", "5m", "4h", "5d", "0"
 std::optional<std::uint64_t> parse_size(std::string_view s); // "50MB", "10KB", "1GB", "123"
 std::optional<Cidr> parse_cidr(std::string_view s);          // "10.0.0.0/8", "::1/128", "1.2.3.4"
 std::optional<Endpoint> parse_endpoint(std::string_view s);  // "0.0.0.0:25", "[::]:587"
-std::optional<NextHop> parse_next_hop(std::string_view s);
+std::optional<NextHop> parse_next_hop(std::string_view s);   // "[h]:p", "[h]", "h:p", "h"
+// "sha256:" then 64 hex digits, pairs optionally separated by colons.
+std::optional<std::array<std::uint8_t, 32>> parse_fingerprint(std::string_view s);
+// A domain as written in `domains` or `match`: lower-cased, optional leading
+// dot (= every subdomain); nullopt when it is not a valid DNS name.
+std::optional<std::string> parse_domain(std::string_view s, bool allow_leading_dot);
+// An IPv4 or IPv6 address literal (no brackets) into Cidr-style bytes.
+bool parse_ip(std::string_view s, bool& v6, std::array<std::uint8_t, 16>& bytes);
 
 }  // namespace chainmail::config
