@@ -58,9 +58,9 @@ struct NextHop {
 
 struct Listener {
     Endpoint address;
-    bool starttls = true;          // offered when tls.certificate is set
-    bool require_starttls = false; // 530 5.7.0 to MAIL before STARTTLS
-    bool auth = false;             // AUTH PLAIN/LOGIN after STARTTLS
+    bool starttls = true;           // offered when tls.certificate is set
+    bool require_starttls = false;  // 530 5.7.0 to MAIL before STARTTLS
+    bool auth = false;              // AUTH PLAIN/LOGIN after STARTTLS
     Position where;
 };
 
@@ -203,11 +203,11 @@ const std::string& embedded_default_yaml();
 std::string machine_hostname();
 
 // Parsers shared with the command line; nullopt on bad input.
-std::optional<Duration> parse_duration(std::string_view s);  // "30s", "5m", "4h", "5d", "0"
-std::optional<std::uint64_t> parse_size(std::string_view s); // "50MB", "10KB", "1GB", "123"
-std::optional<Cidr> parse_cidr(std::string_view s);          // "10.0.0.0/8", "::1/128", "1.2.3.4"
-std::optional<Endpoint> parse_endpoint(std::string_view s);  // "0.0.0.0:25", "[::]:587"
-std::optional<NextHop> parse_next_hop(std::string_view s);   // "[h]:p", "[h]", "h:p", "h"
+std::optional<Duration> parse_duration(std::string_view s);   // "30s", "5m", "4h", "5d", "0"
+std::optional<std::uint64_t> parse_size(std::string_view s);  // "50MB", "10KB", "1GB", "123"
+std::optional<Cidr> parse_cidr(std::string_view s);           // "10.0.0.0/8", "::1/128", "1.2.3.4"
+std::optional<Endpoint> parse_endpoint(std::string_view s);   // "0.0.0.0:25", "[::]:587"
+std::optional<NextHop> parse_next_hop(std::string_view s);    // "[h]:p", "[h]", "h:p", "h"
 // "sha256:" then 64 hex digits, pairs optionally separated by colons.
 std::optional<std::array<std::uint8_t, 32>> parse_fingerprint(std::string_view s);
 // A domain as written in `domains` or `match`: lower-cased, optional leading

@@ -28,7 +28,9 @@ std::optional<std::uint16_t> parse_port(std::string_view s) {
 }
 
 // A host name (not a domain pattern): letters, digits, '-', '_' in labels.
-bool valid_host_name(std::string_view s) { return parse_domain(s, false).has_value(); }
+bool valid_host_name(std::string_view s) {
+    return parse_domain(s, false).has_value();
+}
 
 }  // namespace
 
@@ -42,11 +44,20 @@ std::optional<Duration> parse_duration(std::string_view s) {
     if (s.size() < 2) return std::nullopt;
     std::uint64_t unit = 0;
     switch (s.back()) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
-        default: return std::nullopt;
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            return std::nullopt;
     }
     auto n = parse_uint(s.substr(0, s.size() - 1));
     // Ten years is far beyond any timeout or lifetime an operator means.
@@ -57,11 +68,14 @@ std::optional<Duration> parse_duration(std::string_view s) {
 std::optional<std::uint64_t> parse_size(std::string_view s) {
     // Binary multiples, as Postfix and Exim documentation use them: 1 KB = 1024 bytes.
     std::uint64_t unit = 1;
-    if (s.size() > 2 && s.substr(s.size() - 2) == "KB") unit = 1024, s.remove_suffix(2);
-    else if (s.size() > 2 && s.substr(s.size() - 2) == "MB") unit = 1024 * 1024, s.remove_suffix(2);
+    if (s.size() > 2 && s.substr(s.size() - 2) == "KB")
+        unit = 1024, s.remove_suffix(2);
+    else if (s.size() > 2 && s.substr(s.size() - 2) == "MB")
+        unit = 1024 * 1024, s.remove_suffix(2);
     else if (s.size() > 2 && s.substr(s.size() - 2) == "GB")
         unit = 1024ull * 1024 * 1024, s.remove_suffix(2);
-    else if (s.size() > 1 && s.back() == 'B') s.remove_suffix(1);
+    else if (s.size() > 1 && s.back() == 'B')
+        s.remove_suffix(1);
     auto n = parse_uint(s);
     if (!n || *n > std::numeric_limits<std::uint64_t>::max() / unit) return std::nullopt;
     return *n * unit;

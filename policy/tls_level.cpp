@@ -47,13 +47,50 @@ std::string_view name_of(const std::array<std::pair<std::string_view, T>, N>& ta
 
 }  // namespace
 
-std::optional<TlsLevel> parse_tls_level(std::string_view s) { return lookup(kLevels, s); }
-std::string_view to_string(TlsLevel level) { return name_of(kLevels, level); }
+std::optional<TlsLevel> parse_tls_level(std::string_view s) {
+    return lookup(kLevels, s);
+}
+std::string_view to_string(TlsLevel level) {
+    return name_of(kLevels, level);
+}
+std::string_view describe(TlsLevel level) {
+    switch (level) {
+        case TlsLevel::None:
+            return "never STARTTLS: plaintext";
+        case TlsLevel::May:
+            return "STARTTLS when offered; plaintext if not offered or the handshake fails";
+        case TlsLevel::Encrypt:
+            return "STARTTLS required; the peer need not prove who it is";
+        case TlsLevel::Fingerprint:
+            return "STARTTLS required; the certificate or key must be one of `fingerprints`";
+        case TlsLevel::Verify:
+            return "STARTTLS required; PKIX chain to ca_file, name = the MX host name";
+        case TlsLevel::Secure:
+            return "STARTTLS required; PKIX chain, name in `match` (default: the next-hop domain "
+                   "and its subdomains)";
+        case TlsLevel::Dane:
+            return "DANE where DNSSEC-valid usable TLSA exist; encrypt if TLSA are all unusable; "
+                   "else STARTTLS when offered";
+        case TlsLevel::DaneOnly:
+            return "STARTTLS required; DNSSEC-valid usable TLSA for every host tried";
+        case TlsLevel::Authenticated:
+            return "STARTTLS required; DANE, else an MTA-STS enforce policy, else PKIX with the MX "
+                   "name when the MX is DNSSEC-secure";
+    }
+    return "?";
+}
+
 std::optional<OnTlsFailure> parse_on_tls_failure(std::string_view s) {
     return lookup(kFailures, s);
 }
-std::string_view to_string(OnTlsFailure f) { return name_of(kFailures, f); }
-std::optional<Mode> parse_mode(std::string_view s) { return lookup(kModes, s); }
-std::string_view to_string(Mode m) { return name_of(kModes, m); }
+std::string_view to_string(OnTlsFailure f) {
+    return name_of(kFailures, f);
+}
+std::optional<Mode> parse_mode(std::string_view s) {
+    return lookup(kModes, s);
+}
+std::string_view to_string(Mode m) {
+    return name_of(kModes, m);
+}
 
 }  // namespace chainmail::policy

@@ -8,7 +8,17 @@
 namespace chainmail::policy {
 
 // Ordered from weakest to strongest, as in the TLS-level table.
-enum class TlsLevel { None, May, Encrypt, Fingerprint, Verify, Secure, Dane, DaneOnly, Authenticated };
+enum class TlsLevel {
+    None,
+    May,
+    Encrypt,
+    Fingerprint,
+    Verify,
+    Secure,
+    Dane,
+    DaneOnly,
+    Authenticated
+};
 
 enum class OnTlsFailure { Bounce, Defer, Hold, Reroute };
 
@@ -20,6 +30,9 @@ std::optional<OnTlsFailure> parse_on_tls_failure(std::string_view s);
 std::string_view to_string(OnTlsFailure f);
 std::optional<Mode> parse_mode(std::string_view s);
 std::string_view to_string(Mode m);
+
+// One line in plain words: what the level demands (the product's TLS-level table).
+std::string_view describe(TlsLevel level);
 
 // True for every level under which the message must never leave in the clear.
 constexpr bool requires_tls(TlsLevel level) {

@@ -14,6 +14,7 @@ namespace chainmail::cli {
 struct Common {
     std::string config_path;     // from -c, CHAINMAIL_CONFIG or the default
     bool default_config = false; // --default-config: the embedded configuration
+    bool check_files = true;     // check-config --no-file-checks: for a file meant elsewhere
 };
 
 // Loads the configuration named by `common`; prints every error as

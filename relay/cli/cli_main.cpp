@@ -26,7 +26,8 @@ std::optional<config::Config> load(const Common& common) {
     config::LoadResult r = common.default_config
                                ? config::load_config_text(config::embedded_default_yaml(),
                                                           "(embedded default)")
-                               : config::load_config_file(common.config_path);
+                               : config::load_config_file(common.config_path,
+                                                          {.check_files = common.check_files});
     if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&r)) {
         for (const auto& e : *errors) fmt::print(stderr, "{}\n", e.str());
         return std::nullopt;
@@ -63,6 +64,9 @@ int run(int argc, char** argv) {
     add_config(check);
     check->add_flag("--default-config", common.default_config,
                     "check the embedded default configuration");
+    check->add_flag("--no-file-checks{false}", common.check_files,
+                    "do not require the files the configuration names to exist here "
+                    "(for a file meant for another machine)");
 
     std::vector<std::string> domains;
     auto* policy = app.add_subcommand(

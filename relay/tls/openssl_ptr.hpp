@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <unbound.h>
 
 namespace chainmail::tls {
 
@@ -28,5 +29,7 @@ using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using UbCtxPtr = std::unique_ptr<ub_ctx, Deleter<ub_ctx_delete>>;
+using UbResultPtr = std::unique_ptr<ub_result, Deleter<ub_resolve_free>>;
 
 }  // namespace chainmail::tls

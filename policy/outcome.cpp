@@ -1,0 +1,178 @@
+#include "policy/outcome.hpp"
+
+namespace chainmail::policy {
+namespace {
+
+// The class-less part of the enhanced status code ("7.10" for "5.7.10").
+std::string_view status_tail(Reason r) {
+    switch (r) {
+        case Reason::StartTlsNotOffered:
+        case Reason::StartTlsRefused:
+        case Reason::HandshakeFailed:
+        case Reason::TlsVersionTooLow:
+            return "7.10";  // RFC 5248 X.7.10: encryption needed
+        case Reason::CertificateChain:
+        case Reason::CertificateName:
+        case Reason::FingerprintMismatch:
+        case Reason::TlsaMismatch:
+        case Reason::MtaStsMxMismatch:
+            return "7.5";  // RFC 3463 X.7.5: cryptographic failure
+        case Reason::NoUsableTlsa:
+        case Reason::NoDnssec:
+            return "7.4";  // RFC 3463 X.7.4: security features not supported
+        case Reason::RequireTlsNotOffered:
+            return "7.30";  // RFC 8689 §5: REQUIRETLS support required
+        case Reason::DnssecBogus:
+            return "7.5";
+        case Reason::DnsTempFail:
+            return "4.3";  // RFC 3463 X.4.3: directory server failure
+        case Reason::ConnectFailed:
+        case Reason::NoAddress:
+            return "4.1";  // X.4.1: no answer from host
+        case Reason::NullMx:
+            return "1.10";  // RFC 7505 §4.2
+        case Reason::NoSuchDomain:
+            return "1.2";  // X.1.2: bad destination system address
+        case Reason::Expired:
+            return "4.7";  // X.4.7: delivery time expired
+        case Reason::None:
+        case Reason::Unknown:
+            return "0.0";
+    }
+    return "0.0";
+}
+
+}  // namespace
+
+std::string enhanced_status(Reason r, bool permanent) {
+    return std::string(permanent ? "5." : "4.") + std::string(status_tail(r));
+}
+
+Disposition dispose(Verdict v, OnTlsFailure on_tls_failure, bool hosts_left) {
+    switch (v) {
+        case Verdict::Deliver:
+        case Verdict::RetryWithoutTls:
+            // Not failures; the engine does not ask. Deferring is the safe answer.
+            return Disposition::Defer;
+        case Verdict::TempFail:
+            return hosts_left ? Disposition::NextHost : Disposition::Defer;
+        case Verdict::PermFail:
+            return Disposition::Bounce;
+        case Verdict::TlsFailure:
+            if (hosts_left) return Disposition::NextHost;
+            switch (on_tls_failure) {
+                case OnTlsFailure::Bounce:
+                    return Disposition::Bounce;
+                case OnTlsFailure::Defer:
+                    return Disposition::Defer;
+                case OnTlsFailure::Hold:
+                    return Disposition::Hold;
+                case OnTlsFailure::Reroute:
+                    return Disposition::Reroute;
+            }
+            return Disposition::Defer;
+    }
+    return Disposition::Defer;
+}
+
+std::string_view to_string(Verdict v) {
+    switch (v) {
+        case Verdict::Deliver:
+            return "deliver";
+        case Verdict::RetryWithoutTls:
+            return "retry-without-tls";
+        case Verdict::TlsFailure:
+            return "tls-failure";
+        case Verdict::TempFail:
+            return "temp-fail";
+        case Verdict::PermFail:
+            return "perm-fail";
+    }
+    return "?";
+}
+
+std::string_view to_string(AuthLabel a) {
+    switch (a) {
+        case AuthLabel::DaneEe:
+            return "dane-ee";
+        case AuthLabel::DaneTa:
+            return "dane-ta";
+        case AuthLabel::Pkix:
+            return "pkix";
+        case AuthLabel::MtaSts:
+            return "mta-sts";
+        case AuthLabel::Fingerprint:
+            return "fingerprint";
+        case AuthLabel::None:
+            return "none";
+        case AuthLabel::Plaintext:
+            return "plaintext";
+    }
+    return "?";
+}
+
+std::string_view to_string(Reason r) {
+    switch (r) {
+        case Reason::None:
+            return "none";
+        case Reason::StartTlsNotOffered:
+            return "starttls-not-offered";
+        case Reason::StartTlsRefused:
+            return "starttls-refused";
+        case Reason::HandshakeFailed:
+            return "handshake-failed";
+        case Reason::TlsVersionTooLow:
+            return "tls-version-too-low";
+        case Reason::CertificateChain:
+            return "certificate-chain";
+        case Reason::CertificateName:
+            return "certificate-name";
+        case Reason::FingerprintMismatch:
+            return "fingerprint-mismatch";
+        case Reason::TlsaMismatch:
+            return "tlsa-mismatch";
+        case Reason::NoUsableTlsa:
+            return "no-usable-tlsa";
+        case Reason::NoDnssec:
+            return "no-dnssec";
+        case Reason::MtaStsMxMismatch:
+            return "mta-sts-mx-mismatch";
+        case Reason::RequireTlsNotOffered:
+            return "requiretls-not-offered";
+        case Reason::DnsTempFail:
+            return "dns-temp-fail";
+        case Reason::DnssecBogus:
+            return "dnssec-bogus";
+        case Reason::ConnectFailed:
+            return "connect-failed";
+        case Reason::NoAddress:
+            return "no-address";
+        case Reason::Unknown:
+            return "unknown";
+        case Reason::NullMx:
+            return "null-mx";
+        case Reason::NoSuchDomain:
+            return "no-such-domain";
+        case Reason::Expired:
+            return "expired";
+    }
+    return "?";
+}
+
+std::string_view to_string(Disposition d) {
+    switch (d) {
+        case Disposition::NextHost:
+            return "next-host";
+        case Disposition::Bounce:
+            return "bounce";
+        case Disposition::Defer:
+            return "defer";
+        case Disposition::Hold:
+            return "hold";
+        case Disposition::Reroute:
+            return "reroute";
+    }
+    return "?";
+}
+
+}  // namespace chainmail::policy

@@ -1,0 +1,87 @@
+// outcome: the closed set of delivery outcomes that policy decides, why, and
+// what follows from them (next host, bounce, defer, hold, reroute) with the
+// enhanced status code (RFC 3463) that the log and the NDR carry.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "policy/tls_level.hpp"
+
+namespace chainmail::policy {
+
+enum class Verdict {
+    Deliver,          // go on with MAIL FROM on this connection
+    RetryWithoutTls,  // `may`: the handshake failed; reconnect and deliver in plaintext
+    TlsFailure,       // the required protection is not there (this host)
+    TempFail,         // try later (this host); an unknown error always lands here
+    PermFail,         // the destination itself is refused (null MX, no such domain)
+};
+
+// What authenticated the peer, as the delivery log's `tls.auth` names it.
+enum class AuthLabel { DaneEe, DaneTa, Pkix, MtaSts, Fingerprint, None, Plaintext };
+
+enum class Reason {
+    None,
+    // TLS failures
+    StartTlsNotOffered,
+    StartTlsRefused,  // the server answered STARTTLS with an error
+    HandshakeFailed,
+    TlsVersionTooLow,
+    CertificateChain,      // PKIX chain does not verify to ca_file
+    CertificateName,       // no reference name matched
+    FingerprintMismatch,   // neither certificate nor key is in `fingerprints`
+    TlsaMismatch,          // usable TLSA records, none matched the peer
+    NoUsableTlsa,          // DANE required, the host has no usable TLSA records
+    NoDnssec,              // authentication needs a DNSSEC-secure MX (and has no other way)
+    MtaStsMxMismatch,      // the MX is not among the MTA-STS policy's patterns
+    RequireTlsNotOffered,  // RFC 8689: the next hop does not offer REQUIRETLS
+    // deferrals
+    DnsTempFail,  // SERVFAIL or timeout
+    DnssecBogus,
+    ConnectFailed,
+    NoAddress,  // the host name has no A/AAAA record
+    Unknown,
+    // permanent destination failures
+    NullMx,  // RFC 7505
+    NoSuchDomain,
+    // queue lifetime
+    Expired,
+};
+
+struct Outcome {
+    Verdict verdict = Verdict::TempFail;
+    AuthLabel auth = AuthLabel::Plaintext;  // for Deliver
+    Reason reason = Reason::None;           // for every verdict but Deliver
+    std::string detail;                     // plain words for the log and the NDR
+    // `mode: testing` or an MTA-STS `testing` policy: what the configured
+    // level would have refused, while this delivery went ahead.
+    std::optional<Reason> would_fail;
+    std::string would_fail_detail;
+};
+
+// RFC 3463 enhanced status: "5.7.10" etc. `permanent` picks 5 or 4.
+// Version too low is 5.7.10 (adequate encryption could not be negotiated);
+// no usable TLSA / no DNSSEC is 5.7.4 (the security feature is missing).
+std::string enhanced_status(Reason r, bool permanent);
+
+// What the delivery engine does next, after a non-Deliver outcome.
+enum class Disposition {
+    NextHost,  // try the next candidate host in this attempt
+    Bounce,    // permanent: NDR (only once every candidate host was tried)
+    Defer,     // retry later per queue.retry_schedule
+    Hold,      // keep in the queue, held, until an operator acts
+    Reroute,   // hand to fallback_next_hop under `secure`
+};
+
+// A TLS failure goes to the next host while there is one, then follows
+// on_tls_failure. TempFail: next host, then defer. PermFail: bounce.
+Disposition dispose(Verdict v, OnTlsFailure on_tls_failure, bool hosts_left);
+
+std::string_view to_string(Verdict v);
+std::string_view to_string(AuthLabel a);  // "dane-ee", ..., "plaintext"
+std::string_view to_string(Reason r);     // "starttls-not-offered", ...
+std::string_view to_string(Disposition d);
+
+}  // namespace chainmail::policy
