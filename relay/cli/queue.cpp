@@ -1,9 +1,167 @@
-// Placeholder: `chainmail queue list|show` land with the spool.
+// queue: `chainmail queue list|show`. Reads the spool named in the
+// configuration without locking it (scan_spool), so it works while serve runs.
+#include <fmt/core.h>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "relay/cli/cli.hpp"
+#include "relay/spool/spool.hpp"
 
 namespace chainmail::cli {
-int cmd_queue_list(const Common&, bool) { return not_yet("chainmail queue list", "the spool work"); }
-int cmd_queue_show(const Common&, const std::vector<std::string>&) {
-    return not_yet("chainmail queue show", "the spool work");
+
+namespace {
+
+using spool::Envelope;
+using spool::RcptState;
+
+const char* state_name(RcptState s) {
+    switch (s) {
+        case RcptState::Pending:
+            return "pending";
+        case RcptState::Delivered:
+            return "delivered";
+        case RcptState::Failed:
+            return "failed";
+    }
+    return "unknown";
 }
+
+std::string age(std::int64_t arrival_ms, std::int64_t now) {
+    std::int64_t s = std::max<std::int64_t>(0, (now - arrival_ms) / 1000);
+    if (s < 120) return fmt::format("{}s", s);
+    if (s < 7200) return fmt::format("{}m", s / 60);
+    if (s < 172800) return fmt::format("{}h", s / 3600);
+    return fmt::format("{}d", s / 86400);
+}
+
+std::string utc(std::int64_t ms) {
+    if (ms == 0) return "now";
+    std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// The reason a message is still queued: the last error of a pending
+// recipient, else of any recipient.
+std::string last_error(const Envelope& e) {
+    for (const auto& r : e.recipients)
+        if (r.state == RcptState::Pending && !r.last_error.empty()) return r.last_error;
+    for (const auto& r : e.recipients)
+        if (!r.last_error.empty()) return r.last_error;
+    return {};
+}
+
+nlohmann::json to_json(const Envelope& e, std::int64_t now) {
+    nlohmann::json rcpts = nlohmann::json::array();
+    for (const auto& r : e.recipients)
+        rcpts.push_back({{"address", r.address},
+                         {"state", state_name(r.state)},
+                         {"attempts", r.attempts},
+                         {"next_attempt", utc(r.next_attempt_ms)},
+                         {"last_error", r.last_error}});
+    return {{"id", e.id},
+            {"arrival", utc(e.arrival_ms)},
+            {"age_s", std::max<std::int64_t>(0, (now - e.arrival_ms) / 1000)},
+            {"sender", e.sender},
+            {"size", e.size},
+            {"held", e.held},
+            {"recipients", rcpts},
+            {"last_error", last_error(e)}};
+}
+
+std::optional<std::vector<Envelope>> read_queue(const Common& common) {
+    auto cfg = load(common);
+    if (!cfg) return std::nullopt;
+    try {
+        return spool::scan_spool(cfg->spool);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "chainmail: cannot read the spool {}: {}\n", cfg->spool, e.what());
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+int cmd_queue_list(const Common& common, bool json) {
+    auto queue = read_queue(common);
+    if (!queue) return 1;
+    const std::int64_t now = spool::now_ms();
+    if (json) {
+        for (const auto& e : *queue) std::cout << to_json(e, now).dump() << '\n';
+        return 0;
+    }
+    if (queue->empty()) {
+        fmt::print("The queue is empty.\n");
+        return 0;
+    }
+    fmt::print("{:<26}  {:>5}  {:>9}  {}\n", "QUEUE ID", "AGE", "SIZE", "SENDER / RECIPIENTS");
+    for (const auto& e : *queue) {
+        fmt::print("{:<26}  {:>5}  {:>9}  {}{}\n", e.id, age(e.arrival_ms, now), e.size,
+                   e.sender.empty() ? "<>" : e.sender, e.held ? "  (held)" : "");
+        for (const auto& r : e.recipients) {
+            fmt::print("{:>46}{:<9}  {}", "", state_name(r.state), r.address);
+            if (!r.last_error.empty()) fmt::print("  ({})", r.last_error);
+            fmt::print("\n");
+        }
+    }
+    fmt::print("{} message(s) in the queue.\n", queue->size());
+    return 0;
+}
+
+int cmd_queue_show(const Common& common, const std::vector<std::string>& ids) {
+    auto queue = read_queue(common);
+    if (!queue) return 1;
+    const std::int64_t now = spool::now_ms();
+    int status = 0;
+    for (const auto& id : ids) {
+        auto it = std::find_if(queue->begin(), queue->end(),
+                               [&](const Envelope& e) { return e.id == id; });
+        if (it == queue->end()) {
+            fmt::print(stderr, "chainmail: no message {} in the queue\n", id);
+            status = 1;
+            continue;
+        }
+        const Envelope& e = *it;
+        fmt::print("Queue-ID:     {}\n", e.id);
+        fmt::print("Arrival:      {} ({} ago)\n", utc(e.arrival_ms), age(e.arrival_ms, now));
+        fmt::print("Sender:       {}\n", e.sender.empty() ? "<>" : e.sender);
+        fmt::print("Size:         {} bytes\n", e.size);
+        fmt::print("Held:         {}\n", e.held ? "yes" : "no");
+        fmt::print("Message-ID:   {}\n", e.message_id);
+        fmt::print("Client:       {} ({}){}\n", e.client_ip, e.client_helo,
+                   e.auth_user.empty() ? "" : ", authenticated as " + e.auth_user);
+        fmt::print("Client TLS:   {}\n", e.client_tls.empty() ? "none" : e.client_tls);
+        fmt::print("Body:         {}{}{}\n",
+                   e.body == spool::BodyType::EightBitMime ? "8BITMIME" : "7BIT",
+                   e.smtputf8 ? ", SMTPUTF8" : "", e.requiretls ? ", REQUIRETLS" : "");
+        fmt::print("DSN:          RET={} ENVID={}\n",
+                   e.ret == spool::Ret::Full   ? "FULL"
+                   : e.ret == spool::Ret::Hdrs ? "HDRS"
+                                               : "-",
+                   e.envid.empty() ? "-" : e.envid);
+        for (const auto& r : e.recipients) {
+            fmt::print("Recipient:    {}\n", r.address);
+            fmt::print("  state:      {}, {} attempt(s), next {}\n", state_name(r.state),
+                       r.attempts, utc(r.next_attempt_ms));
+            if (!r.orcpt.empty()) fmt::print("  ORCPT:      {}\n", r.orcpt);
+            if (r.notify) {
+                std::string n;
+                if (r.notify & spool::kNotifyNever) n += "NEVER,";
+                if (r.notify & spool::kNotifySuccess) n += "SUCCESS,";
+                if (r.notify & spool::kNotifyFailure) n += "FAILURE,";
+                if (r.notify & spool::kNotifyDelay) n += "DELAY,";
+                n.pop_back();
+                fmt::print("  NOTIFY:     {}\n", n);
+            }
+            if (!r.last_error.empty()) fmt::print("  last error: {}\n", r.last_error);
+        }
+        fmt::print("\n");
+    }
+    return status;
+}
+
 }  // namespace chainmail::cli

@@ -5,8 +5,11 @@
 // handlers run on the caller's executor.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
+// First: Boost 1.74's awaitable.hpp uses std::exchange without including it.
+#include <utility>
+
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,16 +24,27 @@ struct SpoolStats {
     std::uint64_t syncs = 0;          // fdatasync/fsync calls made
     std::uint64_t records = 0;        // records made durable
     std::uint64_t live_messages = 0;  // messages with recipients still pending or NDR due
+    std::uint64_t segments = 0;       // journal segment files in use
+    std::uint64_t compactions = 0;    // segments emptied by copying their live messages forward
+};
+
+// Tuning of the journal; the defaults suit a production spool.
+struct SpoolOptions {
+    std::uint64_t segment_bytes = 64ull << 20;  // a segment rolls over past this size
+    // The oldest segment is compacted (its live messages copied forward, then
+    // the file deleted) once they fill at most this fraction of it...
+    double compact_live_fraction = 0.25;
+    // ...or whatever they fill, once this many full segments wait behind it.
+    std::size_t max_sealed_segments = 8;
 };
 
 class Spool {
-public:
+  public:
     virtual ~Spool() = default;
 
     // Assigns env.id and env.arrival_ms if unset; durable when it returns
     // an empty error_code. On any error nothing may be acknowledged.
-    virtual boost::asio::awaitable<std::error_code> commit(Envelope& env,
-                                                           std::string message) = 0;
+    virtual boost::asio::awaitable<std::error_code> commit(Envelope& env, std::string message) = 0;
 
     // Durable per-recipient state changes.
     virtual boost::asio::awaitable<std::error_code> update(
@@ -57,6 +71,7 @@ public:
 // from a crash and loads every complete live message. Throws on start-up
 // failure (unreadable directory, lock held by another serve).
 std::unique_ptr<Spool> open_spool(const std::string& dir);
+std::unique_ptr<Spool> open_spool(const std::string& dir, const SpoolOptions& options);
 
 // Reads the spool without locking or repairing it, for `chainmail queue`
 // while serve runs. Half-written tails are skipped, never shown.

@@ -1,0 +1,136 @@
+// group_commit: the writer thread. Every record that is pending when the
+// previous sync ends goes into one writev and one fdatasync; the waiters are
+// completed only after that sync, so an acknowledged record is on disk.
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "relay/spool/spool_fs.hpp"
+
+namespace chainmail::spool {
+
+namespace {
+// Upper bound of the wait for the callers of the previous batch.
+constexpr std::chrono::microseconds kMaxGather{2000};
+}  // namespace
+
+void SpoolFs::writer_loop() {
+    std::vector<Op> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(queue_mutex_);
+            queue_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+            if (pending_.empty()) return;  // stopping, and everything written
+            // The callers of the last batch are still on their way back (their
+            // completions were just posted). Without a short wait for them the
+            // batches alternate between two halves of the callers; the wait is
+            // a fraction of a sync and only while the batch is smaller than the
+            // last one, so a lone caller never waits.
+            const std::size_t target = last_batch_;
+            if (pending_.size() < target)
+                queue_cv_.wait_for(lock, std::min(last_sync_ / 4, kMaxGather),
+                                   [&] { return stopping_ || pending_.size() >= target; });
+            batch.swap(pending_);
+        }
+        last_batch_ = batch.size();
+        const auto start = std::chrono::steady_clock::now();
+        write_batch(batch);
+        last_sync_ = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - start);
+        batch.clear();
+        if (end_ >= options_.segment_bytes || broken_) {
+            if (auto ec = roll())
+                spdlog::warn("spool {}: cannot start a new segment: {}", dir_, ec.message());
+        }
+        compact();
+    }
+}
+
+void SpoolFs::write_batch(std::vector<Op>& batch) {
+    std::error_code ec;
+    if (broken_) ec = roll();
+    std::vector<journal::Slice> slices;
+    std::vector<std::uint64_t> offsets;
+    slices.reserve(batch.size() * 3);
+    offsets.reserve(batch.size());
+    std::uint64_t pos = end_;
+    for (const Op& op : batch) {
+        offsets.push_back(pos);
+        slices.push_back({op.rec.head.data(), op.rec.head.size()});
+        slices.push_back({op.rec.body.data(), op.rec.body.size()});
+        slices.push_back({op.rec.tail.data(), op.rec.tail.size()});
+        pos += op.rec.size();
+    }
+    const std::uint64_t seq = active_->seq;
+    if (!ec) ec = append(slices, pos - end_);
+    std::vector<std::error_code> results(batch.size(), ec);
+    if (!ec) {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            Op& op = batch[i];
+            bool applied = std::visit(
+                [&](auto& c) -> bool {
+                    using C = std::decay_t<decltype(c)>;
+                    if constexpr (std::is_same_v<C, Envelope>) {
+                        index_.put(std::move(c), seq, offsets[i] + op.rec.body_offset(),
+                                   op.rec.size());
+                        return true;
+                    } else if constexpr (std::is_same_v<C, std::vector<RecipientUpdate>>) {
+                        return index_.update(op.id, c, seq);
+                    } else if constexpr (std::is_same_v<C, bool>) {
+                        return index_.set_held(op.id, c, seq);
+                    } else {
+                        return index_.remove(op.id);
+                    }
+                },
+                op.change);
+            // Removed by another caller after this one was queued.
+            if (!applied) results[i] = std::make_error_code(std::errc::no_such_file_or_directory);
+        }
+        records_ += batch.size();
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].waiter->complete(results[i]);
+}
+
+std::error_code SpoolFs::append(const std::vector<journal::Slice>& slices, std::uint64_t bytes) {
+    const int fd = active_->fd.get();
+    std::error_code ec = journal::write_all(fd, end_, slices);
+    if (!ec) {
+        ++syncs_;
+        if (::fdatasync(fd) != 0) ec = {errno, std::generic_category()};
+    }
+    if (ec) {
+        // Cut the failed write off so that later records follow good data.
+        if (::ftruncate(fd, static_cast<off_t>(end_)) != 0 || ::fdatasync(fd) != 0) {
+            broken_ = true;
+            spdlog::error("spool {}: cannot cut off a failed write: {}", dir_,
+                          std::strerror(errno));
+        }
+        return ec;
+    }
+    end_ += bytes;
+    std::lock_guard lock(mutex_);
+    active_->size = end_;
+    return {};
+}
+
+std::error_code SpoolFs::roll() {
+    auto seg = std::make_shared<Segment>();
+    seg->seq = active_->seq + 1;
+    if (auto ec = journal::create_segment(dir_, seg->seq, seg->fd)) return ec;
+    seg->size = journal::kSegmentHeaderSize;
+    {
+        std::lock_guard lock(mutex_);
+        segments_[seg->seq] = seg;
+    }
+    active_ = std::move(seg);
+    end_ = journal::kSegmentHeaderSize;
+    broken_ = false;
+    return {};
+}
+
+}  // namespace chainmail::spool

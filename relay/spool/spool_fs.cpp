@@ -1,0 +1,227 @@
+// spool_fs: opening and recovery of the journal spool, and the calls that
+// hand records to the writer thread (group_commit.cpp).
+#include "relay/spool/spool_fs.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+namespace chainmail::spool {
+
+namespace {
+// Records carry a u32 payload length.
+constexpr std::uint64_t kMaxMessageBytes = 0xFFFFFFFFull - (1u << 20);
+}  // namespace
+
+SpoolFs::SpoolFs(std::string dir, SpoolOptions options) : dir_(std::move(dir)), options_(options) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) throw std::runtime_error(fmt::format("spool {}: {}", dir_, ec.message()));
+    std::string lock_path = dir_ + "/lock";
+    lock_ = journal::Fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock_)
+        throw std::runtime_error(fmt::format("spool {}: {}", lock_path, std::strerror(errno)));
+    // Two serve processes appending to one journal would corrupt it.
+    if (::flock(lock_.get(), LOCK_EX | LOCK_NB) != 0)
+        throw std::runtime_error(
+            errno == EWOULDBLOCK
+                ? fmt::format("spool {} is in use by another chainmail serve", dir_)
+                : fmt::format("spool {}: lock: {}", lock_path, std::strerror(errno)));
+    recover();
+    compact();
+    writer_ = std::thread([this] { writer_loop(); });
+}
+
+SpoolFs::~SpoolFs() {
+    {
+        std::lock_guard lock(queue_mutex_);
+        stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    writer_.join();
+}
+
+void SpoolFs::recover() {
+    std::vector<std::uint64_t> seqs = journal::list_segments(dir_);
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+        const std::uint64_t seq = seqs[i];
+        const bool last = i + 1 == seqs.size();
+        const std::string path = journal::segment_path(dir_, seq);
+        auto seg = std::make_shared<Segment>();
+        seg->seq = seq;
+        seg->fd = journal::Fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+        if (!seg->fd)
+            throw std::runtime_error(fmt::format("spool {}: {}", path, std::strerror(errno)));
+        std::uint64_t bad_payloads = 0;
+        journal::ScanResult r = journal::scan_segment(
+            seg->fd.get(), seq,
+            [&](const records::Header& h, std::uint64_t off, std::string_view payload) {
+                if (!index_.apply(h, seq, off, payload)) ++bad_payloads;
+            });
+        if (r.error)
+            throw std::runtime_error(fmt::format("spool {}: read: {}", path, r.error.message()));
+        if (r.corrupt + bad_payloads > 0)
+            spdlog::warn("spool {}: skipped {} damaged record(s)", path, r.corrupt + bad_payloads);
+        if (!r.header_ok && !last) {
+            spdlog::warn("spool {}: not a segment of this spool; left alone", path);
+            continue;
+        }
+        if (last && (r.torn || !r.header_ok)) {
+            // A crash during the last write: cut off what was never acknowledged.
+            spdlog::warn("spool {}: discarding {} bytes of an incomplete write", path,
+                         r.file_size - r.good_end);
+            std::uint64_t keep = r.header_ok ? r.good_end : 0;
+            if (::ftruncate(seg->fd.get(), static_cast<off_t>(keep)) != 0 ||
+                ::fdatasync(seg->fd.get()) != 0)
+                throw std::runtime_error(
+                    fmt::format("spool {}: truncate: {}", path, std::strerror(errno)));
+            if (!r.header_ok) {
+                ::close(seg->fd.release());
+                ::unlink(path.c_str());
+                if (auto ec = journal::create_segment(dir_, seq, seg->fd))
+                    throw std::runtime_error(fmt::format("spool {}: {}", path, ec.message()));
+                r.good_end = journal::kSegmentHeaderSize;
+            }
+        } else if (r.torn) {
+            spdlog::warn("spool {}: {} bytes after the last complete record ignored", path,
+                         r.file_size - r.good_end);
+        }
+        seg->size = last ? r.good_end : r.file_size;
+        segments_[seq] = seg;
+        if (last) end_ = r.good_end;
+    }
+    if (segments_.empty()) {
+        auto seg = std::make_shared<Segment>();
+        seg->seq = 1;
+        if (auto ec = journal::create_segment(dir_, 1, seg->fd))
+            throw std::runtime_error(fmt::format("spool {}: {}", dir_, ec.message()));
+        seg->size = end_ = journal::kSegmentHeaderSize;
+        segments_[1] = seg;
+    }
+    active_ = segments_.rbegin()->second;
+    spdlog::info("spool {}: {} live message(s) in {} segment(s)", dir_, index_.entries().size(),
+                 segments_.size());
+}
+
+void SpoolFs::enqueue(Op op) {
+    {
+        std::lock_guard lock(queue_mutex_);
+        pending_.push_back(std::move(op));
+    }
+    queue_cv_.notify_one();
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::submit(Op op) {
+    co_return co_await submit(std::move(op), boost::asio::use_awaitable);
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::commit(Envelope& env, std::string message) {
+    if (message.size() > kMaxMessageBytes)
+        co_return std::make_error_code(std::errc::file_too_large);
+    if (env.arrival_ms == 0) env.arrival_ms = now_ms();
+    if (env.id.empty()) env.id = make_queue_id(env.arrival_ms);
+    if (env.id.size() != records::kIdSize)
+        co_return std::make_error_code(std::errc::invalid_argument);
+    env.size = message.size();
+    Op op;
+    op.rec = records::encode_message(env, std::move(message));
+    op.id = env.id;
+    op.change = env;
+    co_return co_await submit(std::move(op));
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::update(const QueueId& id,
+                                                        std::vector<RecipientUpdate> changes) {
+    {
+        std::lock_guard lock(mutex_);
+        const Entry* e = index_.find(id);
+        if (!e) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+        for (const RecipientUpdate& u : changes)
+            if (u.index >= e->env.recipients.size())
+                co_return std::make_error_code(std::errc::invalid_argument);
+    }
+    Op op;
+    op.rec = records::encode_update(id, changes);
+    op.id = id;
+    op.change = std::move(changes);
+    co_return co_await submit(std::move(op));
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::set_held(const QueueId& id, bool held) {
+    if (!find(id)) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+    Op op;
+    op.rec = records::encode_held(id, held);
+    op.id = id;
+    op.change = held;
+    co_return co_await submit(std::move(op));
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::remove(const QueueId& id) {
+    if (!find(id)) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+    Op op;
+    op.rec = records::encode_remove(id);
+    op.id = id;
+    op.change = Removal{};
+    co_return co_await submit(std::move(op));
+}
+
+std::vector<Envelope> SpoolFs::live() const {
+    std::lock_guard lock(mutex_);
+    std::vector<Envelope> out;
+    out.reserve(index_.entries().size());
+    for (const auto& [id, e] : index_.entries()) out.push_back(e.env);
+    return out;
+}
+
+std::optional<Envelope> SpoolFs::find(const QueueId& id) const {
+    std::lock_guard lock(mutex_);
+    const Entry* e = index_.find(id);
+    if (!e) return std::nullopt;
+    return e->env;
+}
+
+std::error_code SpoolFs::read_message(const QueueId& id, std::string& out) const {
+    std::shared_ptr<Segment> seg;
+    std::uint64_t offset = 0, size = 0;
+    {
+        std::lock_guard lock(mutex_);
+        const Entry* e = index_.find(id);
+        if (!e) return std::make_error_code(std::errc::no_such_file_or_directory);
+        auto it = segments_.find(e->seq);
+        if (it == segments_.end()) return std::make_error_code(std::errc::io_error);
+        seg = it->second;  // keeps the file open even if compaction deletes it now
+        offset = e->body_offset;
+        size = e->env.size;
+    }
+    out.resize(size);
+    return journal::read_exact(seg->fd.get(), offset, out.data(), out.size());
+}
+
+SpoolStats SpoolFs::stats() const {
+    SpoolStats s;
+    s.syncs = syncs_.load();
+    s.records = records_.load();
+    s.compactions = compactions_.load();
+    std::lock_guard lock(mutex_);
+    s.live_messages = index_.entries().size();
+    s.segments = segments_.size();
+    return s;
+}
+
+std::unique_ptr<Spool> open_spool(const std::string& dir, const SpoolOptions& options) {
+    return std::make_unique<SpoolFs>(dir, options);
+}
+
+std::unique_ptr<Spool> open_spool(const std::string& dir) {
+    return open_spool(dir, {});
+}
+
+}  // namespace chainmail::spool

@@ -1,0 +1,102 @@
+// spool_fs: the journal spool. One writer thread owns the active segment:
+// it takes every pending record, writes them with one writev and one
+// fdatasync, applies them to the live set, then completes each waiter.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/async_result.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "relay/spool/group_commit.hpp"
+#include "relay/spool/spool.hpp"
+#include "relay/spool/spool_index.hpp"
+#include "relay/spool/spool_journal.hpp"
+
+namespace chainmail::spool {
+
+class SpoolFs final : public Spool {
+  public:
+    // Locks `dir`, recovers it and starts the writer; throws on failure.
+    SpoolFs(std::string dir, SpoolOptions options);
+    ~SpoolFs() override;  // writes what is pending, then stops
+
+    boost::asio::awaitable<std::error_code> commit(Envelope& env, std::string message) override;
+    boost::asio::awaitable<std::error_code> update(const QueueId& id,
+                                                   std::vector<RecipientUpdate> changes) override;
+    boost::asio::awaitable<std::error_code> set_held(const QueueId& id, bool held) override;
+    boost::asio::awaitable<std::error_code> remove(const QueueId& id) override;
+
+    std::vector<Envelope> live() const override;
+    std::optional<Envelope> find(const QueueId& id) const override;
+    std::error_code read_message(const QueueId& id, std::string& out) const override;
+    SpoolStats stats() const override;
+
+  private:
+    struct Segment {
+        std::uint64_t seq = 0;
+        journal::Fd fd;
+        std::uint64_t size = 0;  // bytes, fixed once sealed
+    };
+    struct Removal {};
+    using Change = std::variant<Envelope, std::vector<RecipientUpdate>, bool, Removal>;
+    struct Op {
+        records::Encoded rec;
+        QueueId id;
+        Change change;
+        std::unique_ptr<Waiter> waiter;
+    };
+
+    template <typename Token>
+    auto submit(Op op, Token&& token) {
+        return boost::asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler, Op o) {
+                o.waiter = std::make_unique<HandlerWaiter<decltype(handler)>>(std::move(handler));
+                enqueue(std::move(o));
+            },
+            token, std::move(op));
+    }
+    boost::asio::awaitable<std::error_code> submit(Op op);
+    void enqueue(Op op);
+
+    void recover();
+    // Writer thread (group_commit.cpp).
+    void writer_loop();
+    void write_batch(std::vector<Op>& batch);
+    std::error_code append(const std::vector<journal::Slice>& slices, std::uint64_t bytes);
+    std::error_code roll();
+    // Compaction (spool_compact.cpp), on the writer thread between batches.
+    void compact();
+    std::error_code copy_forward(std::uint64_t seq);
+    void delete_segment(std::uint64_t seq);
+
+    const std::string dir_;
+    const SpoolOptions options_;
+    journal::Fd lock_;
+
+    mutable std::mutex mutex_;  // guards index_ and segments_
+    Index index_;
+    std::map<std::uint64_t, std::shared_ptr<Segment>> segments_;
+
+    // Owned by the writer thread once it runs.
+    std::shared_ptr<Segment> active_;
+    std::uint64_t end_ = 0;  // end of the durable records in active_
+    bool broken_ = false;    // active_ holds bytes that could not be cut off
+    std::size_t last_batch_ = 0;
+    std::chrono::microseconds last_sync_{0};  // duration of the last write and sync
+
+    std::mutex queue_mutex_;
+    std::condition_variable queue_cv_;
+    std::vector<Op> pending_;
+    bool stopping_ = false;
+
+    std::atomic<std::uint64_t> syncs_{0}, records_{0}, compactions_{0};
+    std::thread writer_;
+};
+
+}  // namespace chainmail::spool
