@@ -1,6 +1,148 @@
-// Placeholder: `chainmail serve` wiring lands with the inbound server.
+// `chainmail serve`: loads the configuration, opens the spool, starts the
+// inbound listeners on one io_context thread and tells systemd it is ready.
+// SIGHUP reloads (a bad file keeps the old one); SIGTERM/SIGINT stop
+// accepting, let transactions in flight finish (at most kShutdownGrace), exit 0.
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
+
 #include "relay/cli/cli.hpp"
+#include "relay/inbound/smtp_server.hpp"
+#include "relay/log/delivery_log.hpp"
+#include "relay/spool/spool.hpp"
 
 namespace chainmail::cli {
-int cmd_serve(const Common&) { return not_yet("chainmail serve", "the core relay work"); }
+
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr auto kShutdownGrace = std::chrono::seconds(30);
+
+void set_log_level(const std::string& level) {
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// Waits for one signal at a time; re-arms itself until stopping.
+struct SignalLoop {
+    asio::io_context& io;
+    asio::signal_set signals;
+    asio::steady_timer grace;
+    const Common& common;
+    inbound::SmtpServer& server;
+    log::DeliveryLog& delivery_log;
+    bool stopping = false;
+
+    void wait() {
+        signals.async_wait([this](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            if (sig == SIGHUP) {
+                reload();
+                wait();
+                return;
+            }
+            stop(sig);
+        });
+    }
+
+    void reload() {
+        sd_notify(0, "RELOADING=1");
+        spdlog::info("SIGHUP: reloading the configuration");
+        if (auto cfg = load(common)) {  // load() prints each error as FILE:LINE:COL
+            try {
+                server.reload(inbound::make_server_state(*cfg));
+                set_log_level(cfg->log.level);
+                spdlog::info("configuration reloaded from {}", cfg->source);
+            } catch (const std::exception& e) {
+                spdlog::error("reload refused, the old configuration stays: {}", e.what());
+            }
+        } else {
+            spdlog::error("reload refused: the new configuration has errors; the old one stays");
+        }
+        delivery_log.reopen();  // also serves log rotation
+        sd_notify(0, "READY=1");
+    }
+
+    void stop(int sig) {
+        if (stopping) return;
+        stopping = true;
+        sd_notify(0, "STOPPING=1");
+        spdlog::info("signal {}: no new connections; finishing {} session(s)", sig,
+                     server.session_count());
+        server.stop([this] {
+            spdlog::info("all sessions finished");
+            io.stop();
+        });
+        grace.expires_after(kShutdownGrace);
+        grace.async_wait([this](boost::system::error_code ec) {
+            if (ec) return;
+            spdlog::warn("shutdown: {} session(s) still open after {}s, closing them",
+                         server.session_count(), kShutdownGrace.count());
+            io.stop();
+        });
+        // A second signal while waiting ends at once.
+        signals.async_wait([this](boost::system::error_code ec, int) {
+            if (!ec) io.stop();
+        });
+    }
+};
+
+}  // namespace
+
+int cmd_serve(const Common& common) {
+    auto cfg = load(common);
+    if (!cfg) return 1;
+    set_log_level(cfg->log.level);
+
+    std::unique_ptr<spool::Spool> spool;
+    std::unique_ptr<log::DeliveryLog> delivery_log;
+    std::shared_ptr<const inbound::ServerState> state;
+    try {
+        spool = spool::open_spool(cfg->spool);
+        delivery_log = cfg->log.delivery_log.empty()
+                           ? std::make_unique<log::DeliveryLog>()
+                           : std::make_unique<log::DeliveryLog>(cfg->log.delivery_log);
+        state = inbound::make_server_state(*cfg);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "chainmail serve: {}\n", e.what());
+        return 1;
+    }
+
+    // Declared after the spool and the log: sessions still pending when the
+    // io_context is destroyed refer to both.
+    asio::io_context io(1);
+    inbound::SmtpServer server(io, *spool, *delivery_log, state);
+    try {
+        server.start();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "chainmail serve: {}\n", e.what());
+        return 1;
+    }
+
+    SignalLoop signals{io,
+                       asio::signal_set(io, SIGTERM, SIGINT, SIGHUP),
+                       asio::steady_timer(io),
+                       common,
+                       server,
+                       *delivery_log};
+    signals.wait();
+    std::signal(SIGPIPE, SIG_IGN);
+
+    spdlog::info("chainmail serve: listening on {}; spool {}; hostname {}; config {}{}",
+                 fmt::join(server.endpoints(), ", "), cfg->spool, cfg->hostname, cfg->source,
+                 state->tls ? "; STARTTLS offered" : "");
+    sd_notify(0, "READY=1");
+    io.run();
+    spdlog::info("chainmail serve: stopped");
+    return 0;
+}
+
 }  // namespace chainmail::cli

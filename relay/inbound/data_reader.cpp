@@ -1,0 +1,65 @@
+#include "relay/inbound/data_reader.hpp"
+
+namespace chainmail::inbound {
+
+void DataReader::append(std::string& out, std::string_view run) {
+    received_ += run.size();
+    if (too_big_ || line_too_long_) return;
+    if (received_ > max_size_) {
+        too_big_ = true;
+        std::string().swap(out);  // nothing of it will be kept: free the memory now
+        return;
+    }
+    out.append(run);
+}
+
+DataReader::Result DataReader::feed(std::string_view in, std::string& out) {
+    std::size_t run = 0;  // start of the bytes to copy through unchanged
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        switch (state_) {
+            case State::LineStart:
+                line_len_ = 0;
+                if (c == '.') {
+                    // RFC 5321 §4.5.2: a leading period is removed; ".CRLF" ends DATA.
+                    append(out, in.substr(run, i - run));
+                    run = i + 1;
+                    state_ = State::Dot;
+                    ++line_len_;
+                    continue;
+                }
+                state_ = State::Middle;
+                break;
+            case State::Dot:
+                if (c == '\r') {
+                    run = i + 1;  // the CR is held back: it may be the end marker
+                    state_ = State::DotCr;
+                    continue;
+                }
+                state_ = State::Middle;
+                break;
+            case State::DotCr:
+                if (c == '\n') {
+                    line_len_ = 0;
+                    state_ = State::LineStart;
+                    return {DataStatus::End, i + 1};
+                }
+                return {DataStatus::BareCr, i};
+            case State::Middle:
+                break;
+            case State::Cr:
+                if (c != '\n') return {DataStatus::BareCr, i};
+                if (line_len_ + 1 > max_line_) line_too_long_ = true;  // line_len_ counts the CR
+                state_ = State::LineStart;
+                continue;
+        }
+        // Middle: an ordinary byte of a line.
+        if (c == '\n') return {DataStatus::BareLf, i};
+        ++line_len_;
+        if (c == '\r') state_ = State::Cr;
+    }
+    append(out, in.substr(run));
+    return {DataStatus::NeedMore, in.size()};
+}
+
+}  // namespace chainmail::inbound

@@ -1,0 +1,121 @@
+// smtp_session: one inbound SMTP connection. The dialogue is one coroutine
+// over a stream template (plain socket, then the TLS stream after STARTTLS);
+// each verb has a check_ and a proceed_ step that only touch session state.
+// Every read has a deadline; a peer's misbehaviour is a reply, never a throw.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "relay/inbound/smtp_parse.hpp"
+#include "relay/inbound/smtp_server.hpp"
+#include "relay/inbound/smtp_transaction.hpp"
+
+namespace chainmail::inbound {
+
+// Received bytes not yet parsed. Starts small and grows only for long
+// lines or DATA, then shrinks back, so that an idle session stays small.
+class InputBuffer {
+  public:
+    std::string_view view() const { return {data_.get() + begin_, end_ - begin_}; }
+    void consume(std::size_t n) {
+        begin_ += n;
+        if (begin_ == end_) begin_ = end_ = 0;
+    }
+    void clear() { begin_ = end_ = 0; }
+    // Free space of at least min(`want`, room below `max_cap`) at the end.
+    char* prepare(std::size_t want, std::size_t max_cap, std::size_t& avail);
+    void commit(std::size_t n) { end_ += n; }
+    void shrink_to(std::size_t cap);
+
+  private:
+    std::unique_ptr<char[]> data_;
+    std::size_t cap_ = 0, begin_ = 0, end_ = 0;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(std::shared_ptr<ServerCore> core, boost::asio::ip::tcp::socket socket,
+            config::Listener listener);
+    ~Session();
+
+    void start();  // spawns run() on the socket's executor
+    // Server shutdown: waiting for a command, 421 at once; in DATA, after its reply.
+    void begin_shutdown();
+
+  private:
+    enum class Action : std::uint8_t { Continue, Data, StartTls, Quit, Close };
+    enum class SaslStep : std::uint8_t { None, PlainResponse, LoginUser, LoginPassword };
+
+    boost::asio::awaitable<void> run();
+    template <class Stream>
+    boost::asio::awaitable<Action> command_loop(Stream& s);
+    template <class Stream>
+    boost::asio::awaitable<bool> fill(Stream& s, std::chrono::seconds timeout, bool in_data);
+    template <class Stream>
+    boost::asio::awaitable<bool> flush(Stream& s);
+    template <class Stream>
+    boost::asio::awaitable<Action> read_data(Stream& s);
+    boost::asio::awaitable<Action> finish_data(std::string message, bool too_big,
+                                               bool line_too_long);
+
+    Action handle_line(std::string_view line);
+    Action handle_sasl(std::string_view line);
+    Action proceed_ehlo(const Command& c, bool extended);
+    Action proceed_mail(const Command& c);
+    Action proceed_rcpt(const Command& c);
+    Action proceed_data(const Command& c);
+    Action proceed_starttls(const Command& c);
+    Action proceed_auth(const Command& c);
+    bool check_helo_seen();
+    bool check_mail_allowed();
+    bool relay_allowed() const;
+    void after_starttls();
+    Action auth_result(bool ok, const std::string& user);
+
+    void reply(int code, std::string_view text);
+    Action error(int code, std::string_view text);  // counts toward max_errors
+
+    void arm(std::chrono::steady_clock::duration d);
+    void disarm();
+    void on_timer();
+
+    const config::Config& cfg() const { return *state_->config; }
+
+    std::shared_ptr<ServerCore> core_;
+    std::shared_ptr<const ServerState> state_;
+    boost::asio::ip::tcp::socket socket_;
+    boost::asio::steady_timer timer_;
+    std::chrono::steady_clock::time_point deadline_;
+    config::Listener listener_;
+    InputBuffer in_;
+    std::string out_;  // replies not yet sent (RFC 2920: sent before we block on a read)
+
+    std::string client_ip_;
+    bool client_in_networks_ = false;
+    std::string helo_;
+    bool esmtp_ = false;
+    bool tls_active_ = false;
+    std::string tls_version_, tls_cipher_;
+    int tls_bits_ = 0;
+    std::string auth_user_;
+    SaslStep sasl_ = SaslStep::None;
+    std::string sasl_user_;
+    int errors_ = 0;
+    bool timed_out_ = false;
+    bool stopping_ = false;
+    bool reading_command_ = false;
+    bool closed_ = false;
+    Transaction tx_;
+};
+
+}  // namespace chainmail::inbound

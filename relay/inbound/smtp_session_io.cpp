@@ -1,0 +1,361 @@
+// The I/O half of a session: greeting, the command loop over a plain or TLS
+// stream, DATA, and the hand-over to the spool. Deadlines come from one
+// lazily re-armed timer per session.
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "relay/inbound/data_reader.hpp"
+#include "relay/inbound/line_reader.hpp"
+#include "relay/inbound/received_header.hpp"
+#include "relay/inbound/smtp_session.hpp"
+#include "relay/tls/server_tls.hpp"
+
+namespace chainmail::inbound {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kCommandLine = 512;      // RFC 5321 §4.5.3.1.4, CRLF included
+constexpr std::size_t kSaslLine = 12288;       // RFC 4954 §4
+constexpr std::size_t kIdleBuffer = 1024;      // what an idle session keeps
+constexpr std::size_t kDataChunk = 16 * 1024;  // read size while in DATA
+constexpr auto kWriteGrace = std::chrono::seconds(10);
+constexpr auto kTlsHandshake = std::chrono::seconds(30);
+
+// The Message-ID header of the message, for the delivery log.
+std::string find_message_id(std::string_view msg) {
+    std::size_t pos = 0;
+    while (pos < msg.size()) {
+        std::size_t eol = msg.find("\r\n", pos);
+        if (eol == std::string_view::npos || eol == pos) break;  // end of headers
+        std::string_view line = msg.substr(pos, eol - pos);
+        if (line.size() > 11 && strncasecmp(line.data(), "Message-ID:", 11) == 0) {
+            std::string_view v = line.substr(11);
+            while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+            return std::string(v.substr(0, 998));
+        }
+        pos = eol + 2;
+    }
+    return {};
+}
+
+}  // namespace
+
+void Session::start() {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        socket_.get_executor(), [self]() { return self->run(); },
+        [self](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                spdlog::error("inbound {}: session failed: {}", self->client_ip_, ex.what());
+            }
+        });
+}
+
+void Session::arm(Clock::duration d) {
+    deadline_ = Clock::now() + d;
+    // One wait is always outstanding; moving it earlier cancels it, and its
+    // handler re-waits for the new deadline.
+    if (deadline_ < timer_.expiry()) timer_.expires_at(deadline_);
+}
+
+void Session::disarm() {
+    deadline_ = Clock::time_point::max();
+}
+
+void Session::on_timer() {
+    if (closed_) return;
+    auto now = Clock::now();
+    if (now >= deadline_) {
+        error_code ec;
+        if (timed_out_) {  // the 421 could not be written either: give up
+            socket_.close(ec);
+            return;
+        }
+        timed_out_ = true;
+        socket_.cancel(ec);  // the blocked read returns; the loop answers 421 4.4.2
+        deadline_ = now + kWriteGrace;
+    }
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this()](error_code) { self->on_timer(); });
+}
+
+template <class Stream>
+asio::awaitable<bool> Session::flush(Stream& s) {
+    if (out_.empty()) co_return true;
+    arm(kWriteGrace + std::chrono::seconds(20));
+    error_code ec;
+    co_await asio::async_write(s, asio::buffer(out_),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    out_.clear();
+    if (out_.capacity() > 4096) std::string().swap(out_);
+    co_return !ec;
+}
+
+template <class Stream>
+asio::awaitable<bool> Session::fill(Stream& s, std::chrono::seconds timeout, bool in_data) {
+    if (!co_await flush(s)) co_return false;
+    if (stopping_ && !in_data) {
+        reply(421, "4.3.2 " + cfg().hostname + " Service shutting down");
+        co_await flush(s);
+        co_return false;
+    }
+    std::size_t avail = 0;
+    char* p =
+        in_.prepare(in_data ? kDataChunk : 256, in_data ? kDataChunk : kSaslLine + 1024, avail);
+    arm(timeout);
+    error_code ec;
+    reading_command_ = !in_data;
+    std::size_t n = co_await s.async_read_some(asio::buffer(p, avail),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    reading_command_ = false;
+    in_.commit(n);
+    if (!ec) co_return true;
+    if (timed_out_) {
+        // RFC 5321 §4.5.3.2: the server may close after its timeout, with 421.
+        reply(421, "4.4.2 " + cfg().hostname + " Error: timeout exceeded");
+        co_await flush(s);
+    } else if (stopping_ && ec == asio::error::operation_aborted) {
+        reply(421, "4.3.2 " + cfg().hostname + " Service shutting down");
+        co_await flush(s);
+    }
+    co_return false;
+}
+
+template <class Stream>
+asio::awaitable<Session::Action> Session::command_loop(Stream& s) {
+    for (;;) {
+        const std::size_t max = sasl_ == SaslStep::None ? kCommandLine : kSaslLine;
+        LineScan scan = scan_line(in_.view(), max);
+        switch (scan.status) {
+            case LineStatus::NeedMore:
+                if (!co_await fill(s, cfg().limits.command_timeout, false)) co_return Action::Close;
+                continue;
+            case LineStatus::TooLong: {
+                // Discard through the end of the over-long line, then refuse it.
+                for (;;) {
+                    std::string_view v = in_.view();
+                    std::size_t crlf = v.find("\r\n");
+                    if (crlf != std::string_view::npos) {
+                        in_.consume(crlf + 2);
+                        break;
+                    }
+                    in_.consume(v.size() > 0 && v.back() == '\r' ? v.size() - 1 : v.size());
+                    if (!co_await fill(s, cfg().limits.command_timeout, false))
+                        co_return Action::Close;
+                }
+                sasl_ = SaslStep::None;
+                if (error(500, "5.5.2 Error: line too long") == Action::Close) {
+                    co_await flush(s);
+                    co_return Action::Close;
+                }
+                continue;
+            }
+            case LineStatus::BareLf:
+            case LineStatus::BareCr:
+                // As Postfix with smtpd_forbid_bare_newline = yes: refuse and disconnect.
+                reply(550, scan.status == LineStatus::BareLf ? "5.5.2 Error: bare <LF> received"
+                                                             : "5.5.2 Error: bare <CR> received");
+                co_await flush(s);
+                co_return Action::Close;
+            case LineStatus::Complete:
+                break;
+        }
+        Action a = handle_line(in_.view().substr(0, scan.length - 2));
+        in_.consume(scan.length);
+        switch (a) {
+            case Action::Continue:
+                continue;
+            case Action::Data:
+                a = co_await read_data(s);
+                if (a == Action::Close) {
+                    co_await flush(s);
+                    co_return Action::Close;
+                }
+                continue;
+            case Action::StartTls:
+                // Anything pipelined after STARTTLS came in clear text: it is
+                // dropped, never answered inside TLS (CVE-2011-0411, RFC 3207 §5).
+                in_.clear();
+                if (!co_await flush(s)) co_return Action::Close;
+                co_return Action::StartTls;
+            case Action::Quit:
+            case Action::Close:
+                co_await flush(s);
+                co_return a;
+        }
+    }
+}
+
+template <class Stream>
+asio::awaitable<Session::Action> Session::read_data(Stream& s) {
+    const auto& limits = cfg().limits;
+    DataReader reader(limits.max_message_size, limits.max_line_length);
+    std::string message;
+    // One allocation for the whole message when the client declared its size.
+    if (tx_.declared_size && *tx_.declared_size <= limits.max_message_size)
+        message.reserve(static_cast<std::size_t>(*tx_.declared_size) + 1024);
+    for (;;) {
+        auto r = reader.feed(in_.view(), message);
+        in_.consume(r.consumed);
+        switch (r.status) {
+            case DataStatus::NeedMore:
+                if (!co_await fill(s, limits.data_timeout, true)) co_return Action::Close;
+                continue;
+            case DataStatus::BareLf:
+            case DataStatus::BareCr:
+                // Never taken for an end of data (SMTP smuggling, CVE-2023-51764):
+                // refused at once and the connection closed, as Postfix does with
+                // smtpd_forbid_bare_newline = yes; nothing is queued.
+                spdlog::warn("inbound {}: bare {} in DATA, disconnecting", client_ip_,
+                             r.status == DataStatus::BareLf ? "LF" : "CR");
+                tx_.reset();
+                reply(550, r.status == DataStatus::BareLf ? "5.5.2 Error: bare <LF> received"
+                                                          : "5.5.2 Error: bare <CR> received");
+                co_return Action::Close;
+            case DataStatus::End:
+                break;
+        }
+        break;
+    }
+    in_.shrink_to(kIdleBuffer);
+    co_return co_await finish_data(std::move(message), reader.too_big(), reader.line_too_long());
+}
+
+asio::awaitable<Session::Action> Session::finish_data(std::string message, bool too_big,
+                                                      bool line_too_long) {
+    const auto& limits = cfg().limits;
+    if (too_big) {
+        tx_.reset();
+        reply(552, "5.3.4 Message size exceeds fixed limit");  // RFC 1870 §6.3
+        co_return Action::Continue;
+    }
+    if (line_too_long) {
+        tx_.reset();
+        // RFC 5321 §4.5.3.1.6: text lines are at most 1000 octets with CRLF.
+        reply(550, "5.6.0 Message has a line longer than " +
+                       std::to_string(limits.max_line_length) + " bytes");
+        co_return Action::Continue;
+    }
+    spool::Envelope env = std::move(tx_.env);
+    tx_.reset();
+    env.arrival_ms = spool::now_ms();
+    env.id = spool::make_queue_id(env.arrival_ms);
+    env.client_ip = client_ip_;
+    env.client_helo = helo_;
+    if (tls_active_) env.client_tls = tls_version_ + " " + tls_cipher_;
+    env.auth_user = auth_user_;
+    env.message_id = find_message_id(message);
+
+    ReceivedInfo ri;
+    ri.helo = helo_;
+    ri.client_ip = client_ip_;
+    ri.esmtp = esmtp_;
+    ri.tls_version = tls_version_;
+    ri.tls_cipher = tls_cipher_;
+    ri.tls_bits = tls_bits_;
+    ri.auth_user = auth_user_;
+    ri.by_host = cfg().hostname;
+    ri.queue_id = env.id;
+    if (env.recipients.size() == 1) ri.for_rcpt = env.recipients.front().address;
+    ri.unix_ms = env.arrival_ms;
+    message.insert(0, received_header(ri));  // RFC 5321 §4.4: prepended, never changed
+    env.size = message.size();
+
+    std::vector<std::string> rcpts;
+    rcpts.reserve(env.recipients.size());
+    for (const auto& r : env.recipients) rcpts.push_back(r.address);
+
+    arm(std::chrono::minutes(10));  // the spool is ours: its own bound, not the client's
+    std::error_code ec = co_await core_->spool.commit(env, std::move(message));
+    if (ec) {
+        // Durability: nothing is acknowledged unless the spool says it is on disk.
+        spdlog::error("inbound {}: spool commit failed: {}", client_ip_, ec.message());
+        reply(452, "4.3.1 Insufficient system storage, try again later");
+        co_return Action::Continue;
+    }
+    log::DeliveryEvent ev;
+    ev.event = log::Event::Received;
+    ev.ts_ms = env.arrival_ms;
+    ev.queue_id = env.id;
+    ev.message_id = env.message_id;
+    ev.from = env.sender;
+    ev.rcpts = std::move(rcpts);
+    ev.size = env.size;
+    ev.client_ip = client_ip_;
+    ev.client_helo = helo_;
+    if (tls_active_) ev.tls = log::TlsInfo{tls_version_, tls_cipher_, ""};
+    ev.auth_user = auth_user_;
+    core_->delivery_log.write(ev);
+    spdlog::info("inbound {}: queued {} from=<{}> rcpts={} size={}", client_ip_, env.id, env.sender,
+                 env.recipients.size(), env.size);
+    reply(250, "2.0.0 Ok: queued as " + env.id);
+    co_return Action::Continue;
+}
+
+asio::awaitable<void> Session::run() {
+    error_code ec;
+    if (core_->options.greet_delay.count() > 0) {
+        // Pregreet test: a client that talks before the banner is not an SMTP client.
+        timer_.expires_after(core_->options.greet_delay);
+        co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (socket_.available(ec) > 0 && !ec) {
+            spdlog::info("inbound {}: talked before the greeting, refused", client_ip_);
+            std::string msg =
+                "554 5.5.1 " + cfg().hostname + " Error: talking before the greeting\r\n";
+            co_await asio::async_write(socket_, asio::buffer(msg),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            closed_ = true;
+            socket_.close(ec);
+            co_return;
+        }
+    }
+    // Start the deadline watch; it runs until closed_.
+    deadline_ = Clock::now() + cfg().limits.command_timeout;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this()](error_code) { self->on_timer(); });
+
+    reply(220, cfg().hostname + " ESMTP chainmail");
+    Action end = co_await command_loop(socket_);
+    if (end == Action::StartTls && state_->tls) {
+        asio::ssl::stream<asio::ip::tcp::socket&> tls(socket_, *state_->tls);
+        arm(kTlsHandshake);
+        co_await tls.async_handshake(asio::ssl::stream_base::server,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) {
+            auto n = tls::negotiated(tls.native_handle());
+            tls_active_ = true;
+            tls_version_ = n.version;
+            tls_cipher_ = n.cipher;
+            tls_bits_ = n.bits;
+            after_starttls();
+            spdlog::debug("inbound {}: TLS {} {}", client_ip_, tls_version_, tls_cipher_);
+            end = co_await command_loop(tls);
+            if (end == Action::Quit) {
+                arm(std::chrono::seconds(5));
+                co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+            }
+        } else {
+            spdlog::info("inbound {}: TLS handshake failed: {}", client_ip_, ec.message());
+        }
+    }
+    closed_ = true;
+    timer_.cancel();
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+}
+
+}  // namespace chainmail::inbound
