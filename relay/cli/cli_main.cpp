@@ -52,18 +52,17 @@ int run(int argc, char** argv) {
         sub->add_option("-c,--config", common.config_path,
                         "configuration file (default /etc/chainmail/chainmail.yaml, or "
                         "$CHAINMAIL_CONFIG)");
+        sub->add_flag("--default-config", common.default_config,
+                      "use the embedded default configuration (SMTP on 127.0.0.1:2525, spool "
+                      "./spool) instead of a file");
     };
 
     auto* serve = app.add_subcommand("serve", "run the relay in the foreground (systemd Type=notify)");
     add_config(serve);
-    serve->add_flag("--default-config", common.default_config,
-                    "use the embedded default configuration (127.0.0.1:2525, spool ./spool)");
 
     auto* check = app.add_subcommand(
         "check-config", "validate the configuration; errors as FILE:LINE:COL: message, exit 1");
     add_config(check);
-    check->add_flag("--default-config", common.default_config,
-                    "check the embedded default configuration");
     check->add_flag("--no-file-checks{false}", common.check_files,
                     "do not require the files the configuration names to exist here "
                     "(for a file meant for another machine)");
