@@ -1,0 +1,204 @@
+// smtp_client: one outbound SMTP connection to one host. open() connects,
+// reads the greeting, says EHLO, negotiates STARTTLS as required and reports
+// facts; transaction() may be called several times (RSET between); quit().
+// Everything a peer can cause comes back as a value. Under StartTls::Required
+// no MAIL is sent unless TLS is up and verified. A Connection runs on one
+// thread (or strand) at a time.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "relay/deliver/smtp_reply.hpp"
+#include "relay/spool/envelope.hpp"
+#include "relay/tls/client_tls.hpp"
+
+namespace chainmail::deliver {
+
+// Protocol states, in order; each has one row in the timeout table.
+enum class Stage {
+    Connect,
+    Greeting,
+    Ehlo,
+    Helo,
+    StartTls,
+    TlsHandshake,
+    Mail,
+    Rcpt,
+    Data,
+    Body,
+    Dot,
+    Rset,
+    Quit
+};
+
+struct StageInfo {
+    Stage stage;
+    std::string_view label;  // "sending end of data", for logs and NDRs
+    std::chrono::milliseconds timeout;
+};
+const StageInfo& stage_info(Stage s);
+std::string_view to_string(Stage s);
+
+enum class StartTls {
+    Never,          // level none: plaintext, STARTTLS never tried
+    Opportunistic,  // may: TLS when offered; plaintext if not, or if the handshake fails
+    Required,       // TLS established and verified before MAIL, or a TLS failure
+};
+
+struct SessionOptions {
+    std::string helo_name;  // our EHLO name
+    std::string host;       // the MX host name: SNI, DANE base and PKIX name by default
+    std::vector<boost::asio::ip::address> addresses;  // tried in this order
+    std::uint16_t port = 25;
+    StartTls starttls = StartTls::Opportunistic;
+    tls::TlsRequirement requirement;
+    std::chrono::milliseconds connect_timeout{30000};
+    double timeout_scale = 1.0;  // multiplies every protocol timeout (tests use < 1)
+    // Required: a failed verification ends the session (QUIT) before MAIL.
+    // False only when the check is a `mode: testing` shadow, judged later.
+    bool enforce_verification = true;
+    // Opportunistic: after a broken handshake, reconnect to the same address
+    // in plaintext inside open(). Off: open() reports TlsFailed and the caller
+    // retries with StartTls::Never (policy's RetryWithoutTls).
+    bool retry_plaintext = false;
+};
+
+enum class Failure {
+    None,
+    Connect,        // no address accepted the connection
+    Timeout,        // the stage's timeout ran out
+    Lost,           // the peer closed or reset the connection
+    Protocol,       // the peer's bytes were not SMTP
+    Reply,          // the peer refused (see reply)
+    TlsNotOffered,  // Required, but no STARTTLS in the EHLO reply
+    TlsRefused,     // Required, STARTTLS answered other than 220
+    TlsFailed,      // handshake or verification failed (see SessionFacts::tls)
+    Local,          // we refused before sending (size, REQUIRETLS, SMTPUTF8)
+};
+std::string_view to_string(Failure f);
+
+struct StepResult {
+    Failure failure = Failure::None;
+    Stage stage = Stage::Connect;
+    Reply reply;       // the peer's reply, or one we made for Local (e.g. 552 5.3.4)
+    std::string text;  // what happened, in words for the log
+    bool ok() const { return failure == Failure::None; }
+};
+
+struct SessionFacts {
+    StepResult result;
+    boost::asio::ip::address address;  // the address that answered
+    Reply greeting;
+    Extensions extensions;             // from the last EHLO (after STARTTLS when TLS is up)
+    std::optional<tls::TlsFacts> tls;  // set whenever a handshake was attempted
+    bool tls_up = false;
+    bool starttls_refused = false;    // STARTTLS was answered other than 220
+    bool plaintext_fallback = false;  // retry_plaintext happened
+};
+
+struct Recipient {
+    std::string address;      // without <>
+    std::uint8_t notify = 0;  // spool::NotifyBits
+    std::string orcpt;        // "rfc822;xtext" as received, or empty
+};
+
+struct Message {
+    std::string sender;  // without <>; empty = null sender
+    std::vector<Recipient> recipients;
+    spool::Ret ret = spool::Ret::Unspecified;
+    std::string envid;  // decoded; xtext-encoded on the wire
+    spool::BodyType body = spool::BodyType::SevenBit;
+    bool smtputf8 = false;
+    bool requiretls = false;
+    std::string_view data;  // CRLF lines, not dot-stuffed; kept alive by the caller
+};
+
+struct TransactionResult {
+    StepResult result;         // a failure of the whole transaction, if any
+    Reply mail;                // code 0: not sent
+    std::vector<Reply> rcpt;   // one per recipient, same order; code 0: not sent
+    Reply data;                // final reply after the dot (or the DATA refusal)
+    bool pipelined = false;    // MAIL, RCPTs and DATA went in one write
+    bool dsn_dropped = false;  // DSN parameters withheld: the peer lacks DSN ("relayed")
+    bool delivered(std::size_t i) const {
+        return result.ok() && rcpt.at(i).positive() && data.positive();
+    }
+};
+
+class Connection {
+  public:
+    // A connection that passed every step of SessionOptions, or nullptr and
+    // the facts saying where and why it stopped.
+    static boost::asio::awaitable<std::pair<std::unique_ptr<Connection>, SessionFacts>> open(
+        tls::ClientTls& tls, SessionOptions options);
+
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // One transaction; RSET first when it is not the first on this connection.
+    boost::asio::awaitable<TransactionResult> transaction(const Message& message);
+    // QUIT (best effort, short timeout), then close.
+    boost::asio::awaitable<void> quit();
+
+    bool usable() const { return usable_; }
+    const SessionFacts& facts() const { return facts_; }
+
+  private:
+    struct Token {
+        explicit Token() = default;
+    };
+
+  public:
+    // Only open() can make the Token; a Connection always starts there.
+    Connection(Token, boost::asio::any_io_executor ex, tls::ClientTls& tls, SessionOptions options);
+
+  private:
+    struct Watchdog;
+
+    boost::asio::awaitable<bool> connect(const boost::asio::ip::address& a, StepResult& r);
+    boost::asio::awaitable<void> setup(bool try_starttls);
+    boost::asio::awaitable<bool> ehlo(StepResult& r);
+    boost::asio::awaitable<bool> starttls(StepResult& r);
+    boost::asio::awaitable<Reply> command(std::string_view line, Stage s, StepResult& r);
+    boost::asio::awaitable<Reply> read_reply(Stage s, StepResult& r);
+    boost::asio::awaitable<bool> send(std::string_view bytes, Stage s, StepResult& r);
+    boost::asio::awaitable<bool> send_body(std::string_view data, StepResult& r);
+    void close();
+    void arm(Stage s);
+    std::chrono::milliseconds timeout_of(Stage s) const;
+    void io_failed(const boost::system::error_code& ec, Stage s, StepResult& r);
+
+    boost::asio::any_io_executor ex_;
+    tls::ClientTls& tls_;
+    SessionOptions opts_;
+    SessionFacts facts_;
+    boost::asio::ip::tcp::socket socket_;
+    std::unique_ptr<tls::ConnectionTls> conn_tls_;  // declared before stream_: outlives its SSL
+    std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> stream_;
+    std::shared_ptr<Watchdog> watch_;
+    std::string inbuf_;
+    ReplyParser parser_;
+    bool usable_ = false;
+    int transactions_ = 0;
+};
+
+// RFC 5321 §4.5.2: a line starting with "." gets another one; the data ends
+// with CRLF.CRLF (a final CRLF is added when the message lacks it).
+std::string dot_stuff(std::string_view data);
+
+}  // namespace chainmail::deliver

@@ -1,0 +1,126 @@
+#include "relay/deliver/smtp_reply.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace chainmail::deliver {
+namespace {
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// "d.ddd.ddd" with the class matching the reply code's first digit (RFC 3463 §2).
+std::size_t enhanced_length(std::string_view text, int code) {
+    std::size_t i = 0;
+    if (text.empty() || text[0] - '0' != code / 100) return 0;
+    i = 1;
+    for (int part = 0; part < 2; ++part) {
+        if (i >= text.size() || text[i] != '.') return 0;
+        ++i;
+        std::size_t digits = 0;
+        while (i < text.size() && is_digit(text[i]) && digits < 4) ++i, ++digits;
+        if (digits == 0 || digits > 3) return 0;
+    }
+    if (i < text.size() && text[i] != ' ') return 0;
+    return i;
+}
+
+std::string upper(std::string_view s) {
+    std::string u(s);
+    std::transform(u.begin(), u.end(), u.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return u;
+}
+
+}  // namespace
+
+std::string Reply::str() const {
+    if (code == 0) return lines.empty() ? std::string() : lines.front();
+    std::string s = std::to_string(code);
+    if (!enhanced.empty()) s += " " + enhanced;
+    for (const auto& l : lines) {
+        if (!l.empty()) s += " " + l;
+    }
+    return s;
+}
+
+ReplyParser::Status ReplyParser::feed(std::string_view line) {
+    // RFC 5321 §4.2: three digits, then '-' (more follows), ' ' or end of line.
+    if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]))
+        return Status::Malformed;
+    int code = 0;
+    std::from_chars(line.data(), line.data() + 3, code);
+    if (code < 200 || code > 599) return Status::Malformed;
+    const char sep = line.size() > 3 ? line[3] : ' ';
+    if (sep != ' ' && sep != '-') return Status::Malformed;
+    // RFC 5321 §4.2.1: every line of a multi-line reply carries the same code.
+    if (started_ && code != reply_.code) return Status::Malformed;
+    if (reply_.lines.size() >= kMaxLines) return Status::Malformed;
+    std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view();
+    if (!started_) {
+        reply_.code = code;
+        started_ = true;
+        if (const std::size_t n = enhanced_length(text, code)) {
+            reply_.enhanced = std::string(text.substr(0, n));
+        }
+    }
+    if (!reply_.enhanced.empty() && text.substr(0, reply_.enhanced.size()) == reply_.enhanced) {
+        text.remove_prefix(reply_.enhanced.size());
+        if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
+    }
+    reply_.lines.emplace_back(text);
+    return sep == '-' ? Status::Incomplete : Status::Complete;
+}
+
+Reply ReplyParser::take() {
+    Reply r = std::move(reply_);
+    reply_ = Reply{};
+    started_ = false;
+    return r;
+}
+
+Extensions parse_ehlo(const Reply& r) {
+    Extensions e;
+    e.esmtp = r.positive();
+    // The first line is the server's greeting name; keywords follow.
+    for (std::size_t i = 1; i < r.lines.size(); ++i) {
+        const std::string line = upper(r.lines[i]);
+        const std::string key = line.substr(0, line.find(' '));
+        if (key == "PIPELINING") e.pipelining = true;
+        if (key == "STARTTLS") e.starttls = true;
+        if (key == "8BITMIME") e.eightbitmime = true;
+        if (key == "SMTPUTF8") e.smtputf8 = true;
+        if (key == "DSN") e.dsn = true;
+        if (key == "REQUIRETLS") e.requiretls = true;
+        if (key == "ENHANCEDSTATUSCODES") e.enhancedstatuscodes = true;
+        if (key == "SIZE") {
+            e.size = true;
+            if (line.size() > 5) {
+                std::uint64_t n = 0;
+                const auto* b = line.data() + 5;
+                if (std::from_chars(b, line.data() + line.size(), n).ec == std::errc())
+                    e.size_limit = n;
+            }
+        }
+    }
+    return e;
+}
+
+std::string xtext_encode(std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : s) {
+        if (c < 33 || c > 126 || c == '+' || c == '=') {
+            out += '+';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace chainmail::deliver

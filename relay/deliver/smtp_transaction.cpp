@@ -1,0 +1,196 @@
+// The mail transaction of smtp_client: MAIL, RCPT, DATA (pipelined when the
+// peer offers it, RFC 2920), the dot-stuffed body and the per-recipient replies.
+#include "relay/deliver/smtp_client.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+namespace chainmail::deliver {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t kBodyBlock = 64 * 1024;
+
+void stuff_into(std::string_view in, bool& line_start, std::string& out) {
+    for (const char c : in) {
+        if (line_start && c == '.') out.push_back('.');
+        out.push_back(c);
+        line_start = c == '\n';
+    }
+}
+
+bool ends_with_crlf(std::string_view s) {
+    return s.size() >= 2 && s.substr(s.size() - 2) == "\r\n";
+}
+
+bool non_ascii(std::string_view s) {
+    for (const char c : s) {
+        if (static_cast<unsigned char>(c) > 127) return true;
+    }
+    return false;
+}
+
+std::string notify_param(std::uint8_t bits) {
+    if (bits & spool::kNotifyNever) return "NEVER";
+    std::string s;
+    if (bits & spool::kNotifySuccess) s += "SUCCESS,";
+    if (bits & spool::kNotifyFailure) s += "FAILURE,";
+    if (bits & spool::kNotifyDelay) s += "DELAY,";
+    if (!s.empty()) s.pop_back();
+    return s;
+}
+
+StepResult local(int code, std::string enhanced, std::string text) {
+    Reply r{code, std::move(enhanced), {text}};
+    return StepResult{Failure::Local, Stage::Mail, std::move(r), std::move(text)};
+}
+
+}  // namespace
+
+std::string dot_stuff(std::string_view data) {
+    std::string out;
+    out.reserve(data.size() + data.size() / 64 + 5);
+    bool line_start = true;
+    stuff_into(data, line_start, out);
+    if (!data.empty() && !ends_with_crlf(data)) out += "\r\n";
+    out += ".\r\n";
+    return out;
+}
+
+asio::awaitable<bool> Connection::send_body(std::string_view data, StepResult& r) {
+    bool line_start = true;
+    std::string block;
+    for (std::size_t off = 0; off < data.size(); off += kBodyBlock) {
+        block.clear();
+        stuff_into(data.substr(off, kBodyBlock), line_start, block);
+        if (!co_await send(block, Stage::Body, r)) co_return false;
+    }
+    // RFC 5321 §4.1.1.4: the data ends with CRLF "." CRLF.
+    block = (!data.empty() && !ends_with_crlf(data)) ? "\r\n.\r\n" : ".\r\n";
+    co_return co_await send(block, Stage::Dot, r);
+}
+
+asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
+    TransactionResult t;
+    t.rcpt.resize(m.recipients.size());
+    StepResult& r = t.result;
+    if (!usable_) {
+        r = StepResult{Failure::Lost, Stage::Mail, {}, "the connection is no longer usable"};
+        co_return t;
+    }
+    const Extensions& e = facts_.extensions;
+    // Checks that need no round trip: nothing is sent for a message that cannot go.
+    if (e.size && e.size_limit > 0 && m.data.size() > e.size_limit) {
+        // RFC 1870 §6: a message over the declared maximum is a permanent failure.
+        r = local(552, "5.3.4",
+                  "message size " + std::to_string(m.data.size()) + " exceeds the limit of " +
+                      std::to_string(e.size_limit) + " bytes of the next hop");
+        co_return t;
+    }
+    if (m.requiretls && !(facts_.tls_up && e.requiretls)) {
+        // RFC 8689 §4.2.1: REQUIRETLS mail goes only to a hop that offers it over TLS.
+        r = local(550, "5.7.30", "REQUIRETLS not supported by the next hop");
+        co_return t;
+    }
+    bool utf8_envelope = non_ascii(m.sender);
+    for (const auto& rc : m.recipients) utf8_envelope = utf8_envelope || non_ascii(rc.address);
+    if (utf8_envelope && !e.smtputf8) {
+        // RFC 6531 §3.4: a non-ASCII envelope cannot go to a hop without SMTPUTF8.
+        r = local(553, "5.6.7", "the next hop does not support SMTPUTF8 addresses");
+        co_return t;
+    }
+    if (transactions_++ > 0) {
+        Reply rs = co_await command("RSET", Stage::Rset, r);
+        if (!r.ok()) co_return t;
+        if (!rs.positive()) {
+            r = StepResult{Failure::Reply, Stage::Rset, rs, "RSET refused: " + rs.str()};
+            close();
+            co_return t;
+        }
+    }
+
+    std::string mail = "MAIL FROM:<" + m.sender + ">";
+    if (e.size) mail += " SIZE=" + std::to_string(m.data.size());
+    if (m.body == spool::BodyType::EightBitMime && e.eightbitmime) mail += " BODY=8BITMIME";
+    if (m.smtputf8 && e.smtputf8) mail += " SMTPUTF8";
+    if (m.requiretls) mail += " REQUIRETLS";
+    bool dsn_wanted = m.ret != spool::Ret::Unspecified || !m.envid.empty();
+    for (const auto& rc : m.recipients) dsn_wanted = dsn_wanted || rc.notify || !rc.orcpt.empty();
+    if (e.dsn) {
+        // RFC 3461 §4: DSN parameters pass on unchanged when the next hop offers DSN.
+        if (m.ret == spool::Ret::Full) mail += " RET=FULL";
+        if (m.ret == spool::Ret::Hdrs) mail += " RET=HDRS";
+        if (!m.envid.empty()) mail += " ENVID=" + xtext_encode(m.envid);
+    } else {
+        t.dsn_dropped = dsn_wanted;  // RFC 3461 §4.1: success is then reported as "relayed"
+    }
+    std::vector<std::string> rcpts;
+    for (const auto& rc : m.recipients) {
+        std::string line = "RCPT TO:<" + rc.address + ">";
+        if (e.dsn && rc.notify) line += " NOTIFY=" + notify_param(rc.notify);
+        if (e.dsn && !rc.orcpt.empty()) line += " ORCPT=" + rc.orcpt;
+        rcpts.push_back(std::move(line));
+    }
+
+    Reply data_reply;
+    if (e.pipelining) {
+        // RFC 2920 §3.1: MAIL, RCPTs and DATA in one group; replies in order.
+        std::string batch = mail + "\r\n";
+        for (const auto& l : rcpts) batch += l + "\r\n";
+        batch += "DATA\r\n";
+        t.pipelined = true;
+        if (!co_await send(batch, Stage::Mail, r)) co_return t;
+        t.mail = co_await read_reply(Stage::Mail, r);
+        if (!r.ok()) co_return t;
+        for (std::size_t i = 0; i < rcpts.size(); ++i) {
+            t.rcpt[i] = co_await read_reply(Stage::Rcpt, r);
+            if (!r.ok()) co_return t;
+        }
+        data_reply = co_await read_reply(Stage::Data, r);
+        if (!r.ok()) co_return t;
+    } else {
+        t.mail = co_await command(mail, Stage::Mail, r);
+        if (!r.ok()) co_return t;
+        if (t.mail.positive()) {
+            for (std::size_t i = 0; i < rcpts.size(); ++i) {
+                t.rcpt[i] = co_await command(rcpts[i], Stage::Rcpt, r);
+                if (!r.ok()) co_return t;
+            }
+        }
+    }
+    std::size_t accepted = 0;
+    for (const auto& rp : t.rcpt) accepted += rp.positive() ? 1 : 0;
+    if (!t.mail.positive() || accepted == 0) {
+        if (data_reply.code == 354) {
+            // RFC 2920 §3.1: DATA accepted although no recipient was: end it empty.
+            Reply dot = co_await command(".", Stage::Dot, r);
+            if (!r.ok()) co_return t;
+        }
+        if (!t.mail.positive()) {
+            r = StepResult{Failure::Reply, Stage::Mail, t.mail, "MAIL refused: " + t.mail.str()};
+        } else {
+            r = StepResult{Failure::Reply, Stage::Rcpt, t.rcpt.back(), "no recipient accepted"};
+        }
+        co_return t;
+    }
+    if (!e.pipelining) {
+        data_reply = co_await command("DATA", Stage::Data, r);
+        if (!r.ok()) co_return t;
+    }
+    if (data_reply.code != 354) {
+        t.data = data_reply;
+        r = StepResult{Failure::Reply, Stage::Data, data_reply,
+                       "DATA refused: " + data_reply.str()};
+        co_return t;
+    }
+    if (!co_await send_body(m.data, r)) co_return t;
+    t.data = co_await read_reply(Stage::Dot, r);
+    if (!r.ok()) co_return t;
+    if (!t.data.positive()) {
+        r = StepResult{Failure::Reply, Stage::Dot, t.data, "message refused: " + t.data.str()};
+    }
+    co_return t;
+}
+
+}  // namespace chainmail::deliver

@@ -1,0 +1,144 @@
+// client_tls: outbound TLS mechanism. The caller says what to verify (a
+// TlsRequirement); this code sets up one SSL per connection and, after the
+// handshake, reports facts (TlsFacts). It never decides what a result means.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "relay/tls/openssl_ptr.hpp"
+#include "relay/tls/tls_session_cache.hpp"
+
+namespace chainmail::tls {
+
+// What the peer must prove.
+enum class VerifyMode { None, Fingerprint, Pkix, Dane };
+
+enum class TlsVersion { Tls10, Tls11, Tls12, Tls13 };
+
+// "Good/sufficient" per the NCSC-NL TLS guidelines, or anything that encrypts
+// (for opportunistic levels, where some TLS beats plaintext).
+enum class CipherGrade { Ncsc, Opportunistic };
+
+struct TlsaRecord {
+    std::uint8_t usage = 0;     // only 2 (DANE-TA) and 3 (DANE-EE) are used
+    std::uint8_t selector = 0;  // 0 cert, 1 SPKI
+    std::uint8_t mtype = 0;     // 0 full, 1 SHA-256, 2 SHA-512
+    std::vector<std::uint8_t> data;
+};
+
+struct TlsRequirement {
+    VerifyMode mode = VerifyMode::None;
+    // Fingerprint: SHA-256 of the leaf certificate DER or of its SPKI DER.
+    std::vector<std::array<std::uint8_t, 32>> fingerprints;
+    // Pkix and DANE-TA: accepted names; ".example.nl" = any subdomain.
+    std::vector<std::string> names;
+    // Dane: the TLSA RRset and its base domain (the MX host name, RFC 7672 §3.2.2).
+    std::vector<TlsaRecord> tlsa;
+    std::string dane_base;
+    TlsVersion min_version = TlsVersion::Tls12;
+    CipherGrade ciphers = CipherGrade::Ncsc;
+};
+
+enum class VerifyResult {
+    Ok,
+    HandshakeFailed,      // no TLS at all (alert, reset, bad cipher)
+    VersionTooLow,        // no common protocol version >= min_version
+    ChainError,           // PKIX chain did not verify; detail has the X509 error
+    NameMismatch,         // chain fine, no name matched
+    FingerprintMismatch,  // no configured digest matched
+    TlsaMismatch,         // no TLSA record matched
+    NoUsableTlsa,         // Dane asked, but no record had usage 2 or 3
+};
+
+enum class AuthLabel { None, Fingerprint, Pkix, DaneEe, DaneTa };
+
+struct TlsFacts {
+    std::string version;  // "TLSv1.3"
+    std::string cipher;   // "TLS_AES_256_GCM_SHA384"
+    bool resumed = false;
+    std::string peer_subject;  // RFC 2253 one-line forms; empty without a certificate
+    std::string peer_issuer;
+    VerifyResult result = VerifyResult::HandshakeFailed;
+    std::string detail;                // X509 or OpenSSL error text, for logs and NDRs
+    AuthLabel auth = AuthLabel::None;  // meaningful only when result == Ok
+    // The separate findings behind `result`, for policy::TlsFacts.
+    bool chain_ok = false;     // the chain verified (PKIX or DANE-TA), names aside
+    bool name_ok = false;      // a reference name matched
+    std::string matched_name;  // SSL_get0_peername()
+    int dane_usage = -1;       // 2 or 3 when a TLSA record authenticated the peer
+    std::optional<std::array<std::uint8_t, 32>> cert_sha256;  // leaf certificate DER
+    std::optional<std::array<std::uint8_t, 32>> spki_sha256;  // leaf SubjectPublicKeyInfo DER
+};
+
+std::string_view to_string(VerifyResult r);
+std::string_view to_string(AuthLabel a);  // "dane-ee", "dane-ta", "pkix", "fingerprint", "none"
+std::string_view to_string(VerifyMode m);
+
+// SHA-256 of a certificate's DER and of its SubjectPublicKeyInfo DER.
+std::array<std::uint8_t, 32> cert_sha256(X509* cert);
+std::array<std::uint8_t, 32> spki_sha256(X509* cert);
+
+// Per-connection verification state, attached to the SSL. The SSL belongs to
+// the caller's stream, which must be destroyed before this object.
+struct ConnectionTls {
+    SSL* ssl = nullptr;
+    TlsRequirement req;
+    std::string cache_key;  // empty: no session resumption
+    SessionCache* cache = nullptr;
+    int usable_tlsa = 0;  // Dane: records OpenSSL accepted
+    // Set by the verify callback: the first error seen, and which kinds.
+    int first_error = 0;
+    int first_error_depth = -1;
+    bool saw_chain_error = false;
+    bool saw_name_mismatch = false;
+    bool saw_dane_no_match = false;
+    bool decided = false;  // evaluate() or handshake_failure() ran
+    bool verified = false;
+    SslSessionPtr pending;       // a new session waiting for the verdict
+    CachedFacts resumed_facts;   // from the cache, when a session was offered
+    CachedFacts verified_facts;  // stored with new sessions of this connection
+};
+
+// One outbound SSL_CTX, shared by every connection; thread-safe after construction.
+class ClientTls {
+  public:
+    // ca_file: the trust store for Pkix (config tls.ca_file); empty: none.
+    // Throws std::runtime_error when the file cannot be loaded (start-up).
+    explicit ClientTls(const std::string& ca_file, std::size_t cache_entries = 1000);
+    ~ClientTls();
+    ClientTls(const ClientTls&) = delete;
+    ClientTls& operator=(const ClientTls&) = delete;
+
+    // For boost::asio::ssl::stream, which makes one SSL per connection from it.
+    boost::asio::ssl::context& asio_context() { return ctx_; }
+    SessionCache& cache() { return cache_; }
+
+    // Sets up `ssl` (fresh from the stream) for one connection: SNI = sni
+    // (RFC 7672 §8.1), versions, ciphers, names, TLSA records, and a cached
+    // session for `destination` when one exists for the same requirement.
+    // Returns nullptr when OpenSSL refuses the DANE base domain.
+    std::unique_ptr<ConnectionTls> prepare(SSL* ssl, const TlsRequirement& req,
+                                           const std::string& sni, const std::string& destination);
+
+  private:
+    boost::asio::ssl::context ctx_;  // owns the SSL_CTX (RAII, like the aliases)
+    SessionCache cache_;
+};
+
+// After a completed handshake: the facts, with the verification verdict.
+// Stores the session for resumption only when the verdict is Ok.
+TlsFacts evaluate(ConnectionTls& conn);
+
+// After a failed handshake: the facts we have, with a reason from the error.
+TlsFacts handshake_failure(ConnectionTls& conn, unsigned long openssl_error,
+                           const std::string& fallback_text);
+
+}  // namespace chainmail::tls

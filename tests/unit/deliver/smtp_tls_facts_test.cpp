@@ -1,0 +1,63 @@
+// The bridge between policy and the client: checks become requirements,
+// what the client saw becomes policy facts.
+#include <catch2/catch.hpp>
+
+#include "relay/deliver/smtp_tls_facts.hpp"
+
+using namespace chainmail;
+
+TEST_CASE("an MTA-STS check is PKIX against the policy's names", "[facts]") {
+    policy::Check c;
+    c.auth = policy::AuthMethod::MtaSts;
+    c.names = {"mx.example.nl"};
+    c.min_version = policy::TlsVersion::Tls12;
+    const auto r = deliver::to_requirement(c, "mx.example.nl");
+    CHECK(r.mode == tls::VerifyMode::Pkix);
+    CHECK(r.names == std::vector<std::string>{"mx.example.nl"});
+    CHECK(r.min_version == tls::TlsVersion::Tls12);
+    CHECK(r.ciphers == tls::CipherGrade::Ncsc);
+}
+
+TEST_CASE("no minimum version means opportunistic ciphers", "[facts]") {
+    const auto r = deliver::to_requirement(policy::Check{}, "mx.example.nl");
+    CHECK(r.mode == tls::VerifyMode::None);
+    CHECK(r.min_version == tls::TlsVersion::Tls10);
+    CHECK(r.ciphers == tls::CipherGrade::Opportunistic);
+}
+
+TEST_CASE("a DANE-EE session becomes policy facts", "[facts]") {
+    deliver::SessionFacts s;
+    s.greeting.code = 220;
+    s.tls_up = true;
+    s.extensions.requiretls = true;
+    tls::TlsFacts t;
+    t.version = "TLSv1.3";
+    t.cipher = "TLS_AES_256_GCM_SHA384";
+    t.result = tls::VerifyResult::Ok;
+    t.auth = tls::AuthLabel::DaneEe;
+    t.dane_usage = 3;
+    s.tls = t;
+    const auto f = deliver::to_policy_facts(s);
+    CHECK(f.connected);
+    CHECK(f.starttls_offered);
+    CHECK(f.handshake_ok);
+    CHECK(f.version == policy::TlsVersion::Tls13);
+    CHECK(f.dane == policy::DaneAuthority::Ee);
+    CHECK(f.requiretls_offered);
+}
+
+TEST_CASE("a refused STARTTLS and a version failure are facts too", "[facts]") {
+    deliver::SessionFacts s;
+    s.greeting.code = 220;
+    s.starttls_refused = true;
+    auto f = deliver::to_policy_facts(s);
+    CHECK(f.starttls_offered);
+    CHECK_FALSE(f.starttls_accepted);
+    s.starttls_refused = false;
+    s.extensions.starttls = true;
+    s.tls = tls::TlsFacts{};
+    s.tls->result = tls::VerifyResult::VersionTooLow;
+    f = deliver::to_policy_facts(s);
+    CHECK(f.version_rejected);
+    CHECK_FALSE(f.handshake_ok);
+}
