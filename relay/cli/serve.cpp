@@ -17,6 +17,7 @@
 #include "relay/cli/cli.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
+#include "relay/schedule/outbound.hpp"
 #include "relay/spool/spool.hpp"
 
 namespace chainmail::cli {
@@ -39,6 +40,8 @@ struct SignalLoop {
     const Common& common;
     inbound::SmtpServer& server;
     log::DeliveryLog& delivery_log;
+    schedule::Outbound& outbound;
+    int running = 2;  // the inbound server and the outbound side
     bool stopping = false;
 
     void wait() {
@@ -59,6 +62,7 @@ struct SignalLoop {
         if (auto cfg = load(common)) {  // load() prints each error as FILE:LINE:COL
             try {
                 server.reload(inbound::make_server_state(*cfg));
+                outbound.reload(*cfg);
                 set_log_level(cfg->log.level);
                 spdlog::info("configuration reloaded from {}", cfg->source);
             } catch (const std::exception& e) {
@@ -79,7 +83,11 @@ struct SignalLoop {
                      server.session_count());
         server.stop([this] {
             spdlog::info("all sessions finished");
-            io.stop();
+            if (--running == 0) io.stop();
+        });
+        outbound.stop([this] {
+            spdlog::info("all delivery attempts finished");
+            if (--running == 0) io.stop();
         });
         grace.expires_after(kShutdownGrace);
         grace.async_wait([this](boost::system::error_code ec) {
@@ -127,12 +135,24 @@ int cmd_serve(const Common& common) {
         return 1;
     }
 
+    // After the listeners: delivery starts once mail can come in.
+    std::unique_ptr<schedule::Outbound> outbound;
+    try {
+        outbound = std::make_unique<schedule::Outbound>(io.get_executor(), *cfg, *spool,
+                                                        *delivery_log);
+        outbound->start();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "chainmail serve: {}\n", e.what());
+        return 1;
+    }
+
     SignalLoop signals{io,
                        asio::signal_set(io, SIGTERM, SIGINT, SIGHUP),
                        asio::steady_timer(io),
                        common,
                        server,
-                       *delivery_log};
+                       *delivery_log,
+                       *outbound};
     signals.wait();
     std::signal(SIGPIPE, SIG_IGN);
 

@@ -50,6 +50,11 @@ struct Envelope {
     bool smtputf8 = false;
     bool requiretls = false;
     bool held = false;
+    // A report (RFC 3464) this relay generated: its delivery is logged as
+    // ndr_sent, and it never gets a report itself (it has the null sender).
+    bool ndr = false;
+    // The delay notice (RFC 3464 Action: delayed) went out: at most one per message.
+    bool delay_notice_sent = false;
     std::int64_t arrival_ms = 0;  // unix ms
     std::string client_ip;
     std::string client_helo;

@@ -83,6 +83,8 @@ void SpoolFs::write_batch(std::vector<Op>& batch) {
                         return index_.update(op.id, c, seq);
                     } else if constexpr (std::is_same_v<C, bool>) {
                         return index_.set_held(op.id, c, seq);
+                    } else if constexpr (std::is_same_v<C, DelayNotice>) {
+                        return index_.set_delay_notice_sent(op.id, seq);
                     } else {
                         return index_.remove(op.id);
                     }
@@ -94,6 +96,13 @@ void SpoolFs::write_batch(std::vector<Op>& batch) {
         records_ += batch.size();
     }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].waiter->complete(results[i]);
+    if (!ec) {
+        // New messages are durable and in the live set: tell the scheduler.
+        std::lock_guard lock(listener_mutex_);
+        if (listener_)
+            for (const Op& op : batch)
+                if (std::holds_alternative<Envelope>(op.change)) listener_(op.id);
+    }
 }
 
 std::error_code SpoolFs::append(const std::vector<journal::Slice>& slices, std::uint64_t bytes) {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,19 @@ class Spool {
 
     // Held flag (queue hold / release).
     virtual boost::asio::awaitable<std::error_code> set_held(const QueueId& id, bool held) = 0;
+
+    // Records durably that the message's delay notice was sent (at most one).
+    virtual boost::asio::awaitable<std::error_code> mark_delay_notice_sent(const QueueId& id) {
+        (void)id;
+        co_return std::make_error_code(std::errc::operation_not_supported);
+    }
+
+    // Called after each commit() is durable, on the spool's own thread (the
+    // listener must only post work elsewhere); lets delivery start at once
+    // instead of polling. One listener; an empty function removes it.
+    virtual void set_commit_listener(std::function<void(const QueueId&)> listener) {
+        (void)listener;
+    }
 
     // The message is finished (every recipient delivered or failed and
     // reported, or an operator deleted it); its space may be reclaimed.

@@ -173,6 +173,20 @@ boost::asio::awaitable<std::error_code> SpoolFs::remove(const QueueId& id) {
     co_return co_await submit(std::move(op));
 }
 
+boost::asio::awaitable<std::error_code> SpoolFs::mark_delay_notice_sent(const QueueId& id) {
+    if (!find(id)) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+    Op op;
+    op.rec = records::encode_notice(id);
+    op.id = id;
+    op.change = DelayNotice{};
+    co_return co_await submit(std::move(op));
+}
+
+void SpoolFs::set_commit_listener(std::function<void(const QueueId&)> listener) {
+    std::lock_guard lock(listener_mutex_);
+    listener_ = std::move(listener);
+}
+
 std::vector<Envelope> SpoolFs::live() const {
     std::lock_guard lock(mutex_);
     std::vector<Envelope> out;

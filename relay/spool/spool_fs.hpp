@@ -31,6 +31,8 @@ class SpoolFs final : public Spool {
                                                    std::vector<RecipientUpdate> changes) override;
     boost::asio::awaitable<std::error_code> set_held(const QueueId& id, bool held) override;
     boost::asio::awaitable<std::error_code> remove(const QueueId& id) override;
+    boost::asio::awaitable<std::error_code> mark_delay_notice_sent(const QueueId& id) override;
+    void set_commit_listener(std::function<void(const QueueId&)> listener) override;
 
     std::vector<Envelope> live() const override;
     std::optional<Envelope> find(const QueueId& id) const override;
@@ -44,7 +46,9 @@ class SpoolFs final : public Spool {
         std::uint64_t size = 0;  // bytes, fixed once sealed
     };
     struct Removal {};
-    using Change = std::variant<Envelope, std::vector<RecipientUpdate>, bool, Removal>;
+    struct DelayNotice {};
+    using Change =
+        std::variant<Envelope, std::vector<RecipientUpdate>, bool, Removal, DelayNotice>;
     struct Op {
         records::Encoded rec;
         QueueId id;
@@ -94,6 +98,9 @@ class SpoolFs final : public Spool {
     std::condition_variable queue_cv_;
     std::vector<Op> pending_;
     bool stopping_ = false;
+
+    std::mutex listener_mutex_;
+    std::function<void(const QueueId&)> listener_;
 
     std::atomic<std::uint64_t> syncs_{0}, records_{0}, compactions_{0};
     std::thread writer_;

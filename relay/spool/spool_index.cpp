@@ -56,6 +56,14 @@ bool Index::set_held(const QueueId& id, bool held, std::uint64_t seq) {
     return true;
 }
 
+bool Index::set_delay_notice_sent(const QueueId& id, std::uint64_t seq) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return false;
+    it->second.env.delay_notice_sent = true;
+    ref(it->second, seq);
+    return true;
+}
+
 bool Index::remove(const QueueId& id) {
     auto it = entries_.find(id);
     if (it == entries_.end()) return false;
@@ -90,6 +98,12 @@ bool Index::apply(const records::Header& h, std::uint64_t seq, std::uint64_t off
         case Type::Remove:
             remove(h.id);
             return true;
+        case Type::Notice: {
+            auto sent = records::decode_notice(payload);
+            if (!sent) return false;
+            if (*sent) set_delay_notice_sent(h.id, seq);
+            return true;
+        }
     }
     return false;
 }

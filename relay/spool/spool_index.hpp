@@ -36,6 +36,7 @@ class Index {
     bool update(const QueueId& id, const std::vector<RecipientUpdate>& changes, std::uint64_t seq);
     bool set_held(const QueueId& id, bool held, std::uint64_t seq);
     bool remove(const QueueId& id);
+    bool set_delay_notice_sent(const QueueId& id, std::uint64_t seq);
 
     // Replays one record read from segment `seq` at file offset `offset`;
     // false when its payload does not decode.

@@ -126,7 +126,8 @@ Encoded encode_message(const Envelope& env, std::string body) {
     w.str(env.envid);
     w.u8(static_cast<std::uint8_t>(env.body));
     w.u8(static_cast<std::uint8_t>((env.smtputf8 ? 1 : 0) | (env.requiretls ? 2 : 0) |
-                                   (env.held ? 4 : 0)));
+                                   (env.held ? 4 : 0) | (env.ndr ? 8 : 0) |
+                                   (env.delay_notice_sent ? 16 : 0)));
     w.i64(env.arrival_ms);
     w.str(env.client_ip);
     w.str(env.client_helo);
@@ -177,11 +178,18 @@ Encoded encode_remove(const QueueId& id) {
     return rec;
 }
 
+Encoded encode_notice(const QueueId& id) {
+    Encoded rec = start();
+    Writer(rec.head).u8(1);
+    finish(rec, Type::Notice, id);
+    return rec;
+}
+
 std::optional<Header> parse_header(const char* p) {
     if (load32(p) != kRecordMagic) return std::nullopt;
     if (static_cast<std::uint8_t>(p[9]) != kFormatVersion) return std::nullopt;
     auto type = static_cast<std::uint8_t>(p[8]);
-    if (type < 1 || type > 4) return std::nullopt;
+    if (type < 1 || type > 5) return std::nullopt;
     Header h;
     h.type = static_cast<Type>(type);
     h.length = load32(p + 4);
@@ -219,6 +227,8 @@ std::optional<MessagePayload> decode_message(const QueueId& id, std::string_view
     e.smtputf8 = flags & 1;
     e.requiretls = flags & 2;
     e.held = flags & 4;
+    e.ndr = flags & 8;
+    e.delay_notice_sent = flags & 16;
     e.arrival_ms = r.i64();
     e.client_ip = r.str();
     e.client_helo = r.str();
@@ -272,6 +282,11 @@ std::optional<std::vector<RecipientUpdate>> decode_update(std::string_view paylo
 std::optional<bool> decode_held(std::string_view payload) {
     if (payload.size() != 1) return std::nullopt;
     return payload[0] != 0;
+}
+
+std::optional<bool> decode_notice(std::string_view payload) {
+    if (payload.size() != 1) return std::nullopt;
+    return (payload[0] & 1) != 0;
 }
 
 }  // namespace chainmail::spool::records

@@ -14,7 +14,7 @@
 
 namespace chainmail::spool::records {
 
-enum class Type : std::uint8_t { Message = 1, Update = 2, Held = 3, Remove = 4 };
+enum class Type : std::uint8_t { Message = 1, Update = 2, Held = 3, Remove = 4, Notice = 5 };
 
 inline constexpr std::size_t kHeaderSize = 40;
 inline constexpr std::size_t kTrailerSize = 8;
@@ -41,6 +41,8 @@ Encoded encode_message(const Envelope& env, std::string body);
 Encoded encode_update(const QueueId& id, const std::vector<RecipientUpdate>& changes);
 Encoded encode_held(const QueueId& id, bool held);
 Encoded encode_remove(const QueueId& id);
+// The delay notice of the message was sent (payload: u8 bit 1).
+Encoded encode_notice(const QueueId& id);
 
 struct Header {
     Type type = Type::Message;
@@ -62,5 +64,7 @@ struct MessagePayload {
 std::optional<MessagePayload> decode_message(const QueueId& id, std::string_view payload);
 std::optional<std::vector<RecipientUpdate>> decode_update(std::string_view payload);
 std::optional<bool> decode_held(std::string_view payload);
+// true when the delay-notice bit is set.
+std::optional<bool> decode_notice(std::string_view payload);
 
 }  // namespace chainmail::spool::records

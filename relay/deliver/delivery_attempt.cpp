@@ -1,0 +1,362 @@
+// delivery_attempt: the host loop of one destination and the per-recipient
+// verdicts. Order per host: requirement_for_host → before_connect → open →
+// judge → transaction; nothing of a message is sent unless judge() said Deliver.
+#include "relay/deliver/delivery_attempt.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "policy/partner_match.hpp"
+#include "policy/reply_classify.hpp"
+#include "policy/tls_decision.hpp"
+#include "relay/deliver/sensitive_mark.hpp"
+#include "relay/deliver/smtp_tls_facts.hpp"
+
+namespace chainmail::deliver {
+
+namespace asio = boost::asio;
+using policy::Outcome;
+using policy::Reason;
+using policy::Verdict;
+
+struct DeliveryAttempt::Kept {
+    std::unique_ptr<Connection> conn;
+    std::string key;  // the requirement it was opened under
+    Outcome judged;   // judge()'s verdict on it: tls.auth and would_fail
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+struct DeliveryAttempt::Run {
+    const spool::Envelope& env;
+    std::string data;  // as delivered (subject tags removed)
+    std::string key;
+    std::vector<std::size_t> pending;  // recipients without a verdict yet
+    std::vector<RcptResult> done;
+    Outcome last;  // the last host's refusal, when pending remain
+    std::string last_host, last_ip;
+    std::uint16_t last_port = 0;
+    bool any_temp = false;  // some host could not be tried (never bounce on a TLS failure then)
+};
+
+namespace {
+
+bool wants_tlsa(policy::TlsLevel level) {
+    switch (level) {
+        case policy::TlsLevel::Dane:
+        case policy::TlsLevel::DaneOnly:
+        case policy::TlsLevel::Authenticated:
+            return true;
+        case policy::TlsLevel::None:
+        case policy::TlsLevel::May:
+        case policy::TlsLevel::Encrypt:
+        case policy::TlsLevel::Fingerprint:
+        case policy::TlsLevel::Verify:
+        case policy::TlsLevel::Secure:
+            return false;
+    }
+    return true;
+}
+
+Outcome temp(Reason r, std::string detail) {
+    Outcome o;
+    o.verdict = Verdict::TempFail;
+    o.reason = r;
+    o.detail = std::move(detail);
+    return o;
+}
+
+// What judge() decides on: only a session that ended in the STARTTLS steps
+// is a TLS matter; anything else (no connection, a timeout in EHLO) is a
+// temporary failure, never a reason to bounce.
+Outcome outcome_of(const policy::Requirement& req, const Connection* conn, const SessionFacts& f) {
+    if (!conn) {
+        const bool tls_step =
+            f.result.stage == Stage::StartTls || f.result.stage == Stage::TlsHandshake ||
+            f.result.failure == Failure::TlsNotOffered || f.result.failure == Failure::TlsRefused ||
+            f.result.failure == Failure::TlsFailed;
+        if (!f.greeting.positive() || !tls_step)
+            return temp(
+                f.result.failure == Failure::Connect ? Reason::ConnectFailed : Reason::Unknown,
+                f.result.text.empty() ? std::string(to_string(f.result.failure)) : f.result.text);
+    }
+    Outcome o = policy::judge(req, to_policy_facts(conn ? conn->facts() : f));
+    if (!conn && o.verdict == Verdict::Deliver) return temp(Reason::Unknown, f.result.text);
+    return o;
+}
+
+policy::SmtpReply to_policy(const Reply& r) {
+    std::string text;
+    for (const auto& l : r.lines) text += (text.empty() ? "" : "\n") + l;
+    return {r.code, r.enhanced, text};
+}
+
+std::string dsn_of(const Reply& r) {
+    if (!r.enhanced.empty()) return r.enhanced;
+    return std::to_string(r.code / 100) + ".0.0";
+}
+
+std::string would_fail_of(const Outcome& o) {
+    if (!o.would_fail) return {};
+    std::string s(policy::to_string(*o.would_fail));
+    if (!o.would_fail_detail.empty()) s += ": " + o.would_fail_detail;
+    return s;
+}
+
+std::optional<log::TlsInfo> tls_of(const Connection& conn, const Outcome& o) {
+    const SessionFacts& f = conn.facts();
+    if (!f.tls_up || !f.tls) return std::nullopt;
+    std::string auth(policy::to_string(o.auth));
+    if (o.auth == policy::AuthLabel::Plaintext) auth = "none";
+    return log::TlsInfo{f.tls->version, f.tls->cipher, auth};
+}
+
+}  // namespace
+
+DeliveryAttempt::DeliveryAttempt(AttemptSetup setup) : setup_(setup) {}
+DeliveryAttempt::~DeliveryAttempt() = default;
+
+bool DeliveryAttempt::connected() const {
+    return kept_ && kept_->conn && kept_->conn->usable();
+}
+
+asio::awaitable<void> DeliveryAttempt::close() {
+    if (kept_ && kept_->conn) co_await kept_->conn->quit();
+    kept_.reset();
+}
+
+asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, const Outcome& o,
+                                                std::uint16_t port) {
+    Message m;
+    m.sender = run.env.sender;
+    m.ret = run.env.ret;
+    m.envid = run.env.envid;
+    m.body = run.env.body;
+    m.smtputf8 = run.env.smtputf8;
+    m.requiretls = run.env.requiretls;
+    m.data = run.data;
+    for (std::size_t i : run.pending) {
+        const spool::Recipient& r = run.env.recipients[i];
+        m.recipients.push_back({r.address, r.notify, r.orcpt});
+    }
+    TransactionResult tr = co_await conn.transaction(m);
+    const std::optional<log::TlsInfo> tls = tls_of(conn, o);
+    std::vector<std::size_t> left;
+    for (std::size_t k = 0; k < run.pending.size(); ++k) {
+        RcptResult r;
+        r.index = run.pending[k];
+        r.host = run.last_host;
+        r.ip = conn.facts().address.to_string();
+        r.port = port;
+        r.tls = tls;
+        r.would_fail = would_fail_of(o);
+        const Reply* refusal = nullptr;
+        if (tr.delivered(k)) {
+            r.fate = RcptFate::Delivered;
+            r.dsn = tr.data.enhanced.empty() ? "2.0.0" : tr.data.enhanced;
+            r.reply = tr.data.str();
+            r.relayed = tr.dsn_dropped;
+            run.done.push_back(std::move(r));
+            continue;
+        }
+        if (tr.result.failure == Failure::Local) {
+            refusal = &tr.result.reply;
+            // RFC 8689 §4.2.1: REQUIRETLS refused by the next hop is 5.7.30.
+            if (tr.result.reply.enhanced == "5.7.30") r.reason = Reason::RequireTlsNotOffered;
+        } else if (tr.mail.code != 0 && !tr.mail.positive()) {
+            refusal = &tr.mail;
+        } else if (tr.rcpt[k].code != 0 && !tr.rcpt[k].positive()) {
+            refusal = &tr.rcpt[k];
+        } else if (tr.data.code != 0 && !tr.data.positive()) {
+            refusal = &tr.data;
+        }
+        if (!refusal) {  // no answer (connection lost, timeout): the next host may take it
+            left.push_back(r.index);
+            continue;
+        }
+        switch (policy::classify(to_policy(*refusal))) {
+            case policy::ReplyClass::PermFail:
+                r.fate = RcptFate::Failed;
+                break;
+            case policy::ReplyClass::Ok:  // a 2xx that is not delivery: unexpected, retry
+            case policy::ReplyClass::TempFail:
+                r.fate = RcptFate::Deferred;
+                break;
+        }
+        r.dsn = dsn_of(*refusal);
+        if (r.fate == RcptFate::Deferred && r.dsn.front() != '4') r.dsn = "4.0.0";
+        r.reply = refusal->str();
+        run.done.push_back(std::move(r));
+    }
+    if (!left.empty()) {
+        run.last = temp(Reason::Unknown, tr.result.text);
+        run.last_ip = conn.facts().address.to_string();
+        run.last_port = port;
+        run.any_temp = true;
+    }
+    run.pending = std::move(left);
+    co_return run.pending.empty();
+}
+
+asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner& partner,
+                                                 const connect::Target& target) {
+    const config::Config& cfg = *setup_.config;
+    connect::Route route = co_await setup_.connector->resolve(target, wants_tlsa(partner.tls));
+    if (auto o = policy::check_destination(route.mx)) {
+        run.last = *o;
+        run.last_host.clear();
+        co_return false;
+    }
+    const std::size_t n = route.mx.hosts.size();
+    for (std::size_t i = 0; i < n && !run.pending.empty(); ++i) {
+        const policy::HostFacts& host = route.mx.hosts[i];
+        const bool hosts_left = i + 1 < n;
+        run.last_host = host.name;
+        run.last_ip.clear();
+        run.last_port = host.port;
+        const auto now = connect::Connector::Clock::now();
+        if (hosts_left && setup_.connector->backed_off(host.name, host.port, now)) {
+            run.last = temp(Reason::ConnectFailed, host.name + " failed recently; not tried");
+            run.any_temp = true;
+            continue;
+        }
+        policy::Requirement req =
+            policy::requirement_for_host(partner, route.mx, host, {}, run.env.requiretls);
+        if (auto o = policy::before_connect(req)) {
+            run.last = *o;
+            run.any_temp = run.any_temp || o->verdict == Verdict::TempFail;
+            continue;
+        }
+        if (route.addresses[i].empty()) {
+            run.last =
+                temp(Reason::NoAddress, host.name + " has no address" +
+                                            (route.notes[i].empty() ? "" : ": " + route.notes[i]));
+            run.any_temp = true;
+            continue;
+        }
+        SessionOptions opts;
+        opts.helo_name = cfg.hostname;
+        opts.addresses = route.addresses[i];
+        opts.port = host.port;
+        opts.connect_timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.connect_timeout);
+        opts.timeout_scale = setup_.timeout_scale;
+        apply_requirement(req, opts);
+        auto [conn, facts] = co_await Connection::open(*setup_.tls, opts);
+        Outcome o = outcome_of(req, conn.get(), facts);
+        if (o.verdict == Verdict::RetryWithoutTls) {
+            // `may`: the handshake failed; the same host in plaintext (RFC 7435 opportunistic).
+            if (conn) co_await conn->quit();
+            req = policy::plaintext_retry(req);
+            apply_requirement(req, opts);
+            opts.starttls = StartTls::Never;
+            std::tie(conn, facts) = co_await Connection::open(*setup_.tls, opts);
+            o = outcome_of(req, conn.get(), facts);
+        }
+        run.last_ip = facts.address.is_unspecified() ? "" : facts.address.to_string();
+        if (o.verdict != Verdict::Deliver) {
+            if (conn) co_await conn->quit();
+            if (o.reason == Reason::ConnectFailed)
+                setup_.connector->host_failed(host.name, host.port, now);
+            spdlog::info("{}: {} ({})", host.name, policy::to_string(o.reason), o.detail);
+            run.last = std::move(o);
+            run.any_temp = run.any_temp || run.last.verdict == Verdict::TempFail;
+            continue;
+        }
+        setup_.connector->host_ok(host.name, host.port);
+        co_await transact(run, *conn, o, host.port);
+        if (conn->usable()) {
+            if (kept_ && kept_->conn) co_await kept_->conn->quit();
+            kept_ = std::make_unique<Kept>(Kept{std::move(conn), run.key, o, host.name, host.port});
+        } else {
+            co_await conn->quit();
+        }
+    }
+    co_return run.pending.empty();
+}
+
+asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& env,
+                                                        const std::vector<std::size_t>& rcpts,
+                                                        std::string_view data) {
+    const config::Config& cfg = *setup_.config;
+    AttemptResult result;
+    Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false};
+    const std::string domain = policy::domain_of(env.recipients.at(rcpts.at(0)).address);
+    const config::Partner& partner = *policy::match_partner(cfg, domain).partner;
+    // RFC 8689 / PRODUCT: mail marked sensitive gets at least `authenticated`.
+    const bool sensitive = env.requiretls || marked_sensitive(cfg.sensitive, data);
+    const config::Partner effective = sensitive ? policy::sensitive_partner(partner) : partner;
+    run.data = cfg.sensitive.subject_tags.empty() ? std::string(data)
+                                                  : strip_subject_tags(cfg.sensitive, data);
+    run.key = std::string(policy::to_string(effective.tls)) + "/" +
+              std::string(policy::to_string(effective.mode)) + (env.requiretls ? "/rt" : "");
+    result.partner = partner.name.empty() ? "defaults" : partner.name;
+    result.level = effective.tls;
+
+    if (kept_ && kept_->conn && kept_->conn->usable() && kept_->key == run.key) {
+        run.last_host = kept_->host;
+        co_await transact(run, *kept_->conn, kept_->judged, kept_->port);
+        if (!kept_->conn->usable()) kept_.reset();
+    } else if (kept_) {
+        co_await close();
+    }
+    if (!run.pending.empty()) {
+        const connect::Target target = connect::target_for(partner, domain, cfg.delivery.port);
+        if (!co_await try_hosts(run, effective, target)) {
+            policy::Disposition d =
+                policy::dispose(run.last.verdict, effective.on_tls_failure, false);
+            // Bounce only once every candidate host was really tried.
+            if (d == policy::Disposition::Bounce && run.last.verdict == Verdict::TlsFailure &&
+                run.any_temp)
+                d = policy::Disposition::Defer;
+            if (d == policy::Disposition::Reroute && partner.fallback_next_hop) {
+                const config::Partner fallback = policy::reroute_partner(partner);
+                result.rerouted = true;
+                result.level = fallback.tls;
+                run.any_temp = false;
+                run.key += "/reroute";
+                if (!co_await try_hosts(run, fallback,
+                                        connect::target_for(*partner.fallback_next_hop))) {
+                    d = policy::dispose(run.last.verdict, fallback.on_tls_failure, false);
+                    if (d == policy::Disposition::Reroute) d = policy::Disposition::Defer;
+                }
+            } else if (d == policy::Disposition::Reroute) {
+                d = policy::Disposition::Defer;  // no fallback configured: keep it queued
+            }
+            for (std::size_t i : run.pending) {
+                RcptResult r;
+                r.index = i;
+                r.reason = run.last.reason;
+                r.reply = run.last.detail;
+                r.host = run.last_host;
+                r.ip = run.last_ip;
+                r.port = run.last_host.empty() ? 0 : run.last_port;
+                r.would_fail = would_fail_of(run.last);
+                switch (d) {
+                    case policy::Disposition::Bounce:
+                        r.fate = RcptFate::Failed;
+                        r.dsn = policy::enhanced_status(run.last.reason, true);
+                        break;
+                    case policy::Disposition::Hold:
+                        r.fate = RcptFate::Held;
+                        r.dsn = policy::enhanced_status(run.last.reason, false);
+                        break;
+                    case policy::Disposition::NextHost:
+                    case policy::Disposition::Defer:
+                    case policy::Disposition::Reroute:
+                        r.fate = RcptFate::Deferred;
+                        r.dsn = policy::enhanced_status(run.last.reason, false);
+                        break;
+                }
+                run.done.push_back(std::move(r));
+            }
+            run.pending.clear();
+        }
+    }
+    // Same order as asked.
+    for (std::size_t i : rcpts)
+        for (RcptResult& r : run.done)
+            if (r.index == i) result.rcpts.push_back(r);
+    co_return result;
+}
+
+}  // namespace chainmail::deliver

@@ -1,0 +1,21 @@
+// sensitive_mark: whether the sender marked a message as sensitive (a
+// subject tag or a header value from config `sensitive`), and the message
+// with those subject tags removed before delivery. Pure text functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace chainmail::deliver {
+
+// Header names compare case-insensitively, values and tags too; folded
+// header lines are unfolded first. Only the header section is read.
+bool marked_sensitive(const config::Sensitive& sensitive, std::string_view message);
+
+// The message with every configured subject tag removed from the Subject
+// header (and one space after it); unchanged when there is none.
+std::string strip_subject_tags(const config::Sensitive& sensitive, std::string_view message);
+
+}  // namespace chainmail::deliver

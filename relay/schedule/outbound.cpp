@@ -1,0 +1,221 @@
+// outbound: the scheduler loop and the destination workers, on one executor.
+#include "relay/schedule/outbound.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+
+#include "relay/bounce/ndr_template.hpp"
+#include "relay/connect/connector.hpp"
+#include "relay/deliver/delivery_attempt.hpp"
+#include "relay/schedule/scheduler.hpp"
+#include "relay/schedule/settle.hpp"
+#include "relay/tls/client_tls.hpp"
+
+namespace chainmail::schedule {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Even with nothing due the loop looks at the queue this often (an operator's
+// `queue retry` or release through another path, a clock step).
+constexpr std::int64_t kMaxSleepMs = 30'000;
+
+bounce::NdrTemplates load_templates(const config::Config& cfg) {
+    if (cfg.ndr.templates.empty()) return bounce::NdrTemplates::shipped();
+    std::vector<std::string> errors;
+    bounce::NdrTemplates t = bounce::NdrTemplates::load(cfg.ndr.templates, errors);
+    for (const std::string& e : errors) spdlog::warn("ndr template: {}", e);
+    return t;
+}
+
+}  // namespace
+
+struct Outbound::Impl : std::enable_shared_from_this<Impl> {
+    Impl(asio::any_io_executor e, const config::Config& c, spool::Spool& s, log::DeliveryLog& l,
+         OutboundOptions o)
+        : ex(e),
+          cfg(std::make_shared<const config::Config>(c)),
+          spool(s),
+          log(l),
+          opts(std::move(o)),
+          resolver(e, c.dns, opts.resolver),
+          tls(c.tls.ca_file),
+          connector(resolver),
+          templates(load_templates(c)),
+          sched(*cfg),
+          timer(e),
+          rng(std::random_device{}()) {}
+
+    asio::any_io_executor ex;
+    std::shared_ptr<const config::Config> cfg;
+    spool::Spool& spool;
+    log::DeliveryLog& log;
+    OutboundOptions opts;
+    resolve::DnsResolver resolver;
+    tls::ClientTls tls;
+    connect::Connector connector;
+    bounce::NdrTemplates templates;
+    Scheduler sched;
+    asio::steady_timer timer;
+    std::mt19937_64 rng;
+    bool started = false;
+    bool stopping = false;
+    bool dirty = false;  // a wake-up arrived while the loop was busy
+    std::size_t workers = 0;
+    std::function<void()> on_stopped;
+
+    void wake() {
+        dirty = true;
+        timer.cancel();
+    }
+
+    void spawn(asio::awaitable<void> a, const char* what) {
+        asio::co_spawn(ex, std::move(a), [what](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                spdlog::error("outbound {}: {}", what, x.what());
+            }
+        });
+    }
+
+    void maybe_stopped() {
+        if (stopping && workers == 0 && on_stopped) {
+            auto f = std::move(on_stopped);
+            on_stopped = nullptr;
+            f();
+        }
+    }
+
+    asio::awaitable<void> loop() {
+        auto self = shared_from_this();
+        co_await remove_finished(spool);
+        while (!stopping) {
+            dirty = false;
+            const std::int64_t now = spool::now_ms();
+            Pick p = sched.next(spool.live(), now);
+            if (p.kind == Pick::Kind::Ready) {
+                ++workers;
+                spawn(worker(p.destination, std::move(p.batch), cfg), "worker");
+                continue;
+            }
+            if (dirty) continue;
+            std::int64_t sleep = kMaxSleepMs;
+            if (p.kind == Pick::Kind::Sleep)
+                sleep = std::clamp<std::int64_t>(p.wake_ms - now, 1, kMaxSleepMs);
+            timer.expires_after(std::chrono::milliseconds(sleep));
+            boost::system::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+    }
+
+    asio::awaitable<void> attempt_one(deliver::DeliveryAttempt& attempt, const config::Config& c,
+                                      const Batch& b) {
+        auto env = spool.find(b.id);
+        if (!env) co_return;
+        std::vector<std::size_t> rcpts;
+        for (std::size_t i : b.rcpts)
+            if (i < env->recipients.size() && env->recipients[i].state == spool::RcptState::Pending)
+                rcpts.push_back(i);
+        if (rcpts.empty() || env->held) co_return;
+        std::string data;
+        if (auto ec = spool.read_message(b.id, data)) {
+            spdlog::error("{}: cannot read the message: {}", b.id, ec.message());
+            data.clear();
+        }
+        deliver::AttemptResult res;
+        if (data.empty()) {  // unreadable: a deferral, never a delivery of nothing
+            for (std::size_t i : rcpts) {
+                deliver::RcptResult r;
+                r.index = i;
+                r.fate = deliver::RcptFate::Deferred;
+                r.reason = policy::Reason::Unknown;
+                r.dsn = "4.3.0";
+                r.reply = "the spooled message cannot be read";
+                res.rcpts.push_back(r);
+            }
+        } else {
+            res = co_await attempt.deliver(*env, rcpts, data);
+        }
+        SettleContext ctx{c, templates, spool, log,
+                          [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }};
+        co_await settle(ctx, *env, data, res, spool::now_ms());
+    }
+
+    asio::awaitable<void> worker(std::string dest, Batch batch,
+                                 std::shared_ptr<const config::Config> c) {
+        auto self = shared_from_this();
+        deliver::DeliveryAttempt attempt({c.get(), &tls, &connector, opts.timeout_scale});
+        int n = 0;
+        while (!batch.rcpts.empty()) {
+            try {
+                co_await attempt_one(attempt, *c, batch);
+            } catch (const std::exception& e) {  // a broken invariant: log, keep the relay up
+                spdlog::error("{}: delivery attempt failed: {}", batch.id, e.what());
+            }
+            sched.done(batch);
+            if (stopping || ++n >= opts.max_messages_per_connection) break;
+            // The same destination's next message, over the same connection.
+            batch = sched.next_for(dest, spool.live(), spool::now_ms());
+        }
+        co_await attempt.close();
+        sched.release(dest);
+        --workers;
+        wake();
+        maybe_stopped();
+    }
+};
+
+Outbound::Outbound(asio::any_io_executor ex, const config::Config& config, spool::Spool& spool,
+                   log::DeliveryLog& log, OutboundOptions options)
+    : impl_(std::make_shared<Impl>(ex, config, spool, log, std::move(options))) {}
+
+Outbound::~Outbound() {
+    impl_->spool.set_commit_listener({});
+    impl_->stopping = true;
+    impl_->timer.cancel();
+}
+
+void Outbound::start() {
+    if (impl_->started) return;
+    impl_->started = true;
+    std::weak_ptr<Impl> weak = impl_;
+    asio::any_io_executor ex = impl_->ex;
+    // Called on the spool's writer thread: hand the wake-up to our executor.
+    impl_->spool.set_commit_listener([weak, ex](const spool::QueueId&) {
+        asio::post(ex, [weak] {
+            if (auto s = weak.lock()) s->wake();
+        });
+    });
+    impl_->spawn(impl_->loop(), "scheduler");
+}
+
+void Outbound::stop(std::function<void()> on_stopped) {
+    impl_->spool.set_commit_listener({});
+    impl_->stopping = true;
+    impl_->on_stopped = std::move(on_stopped);
+    impl_->timer.cancel();
+    impl_->maybe_stopped();
+}
+
+void Outbound::reload(const config::Config& config) {
+    impl_->cfg = std::make_shared<const config::Config>(config);
+    impl_->sched.reload(*impl_->cfg);
+}
+
+void Outbound::wake() {
+    impl_->wake();
+}
+
+std::size_t Outbound::attempts_in_flight() const {
+    return impl_->workers;
+}
+
+}  // namespace chainmail::schedule

@@ -1,0 +1,101 @@
+// scheduler: which recipients to attempt now. next(live, now) → Ready (a
+// destination and one message's due recipients, with a worker slot taken),
+// Sleep (until the earliest retry) or Empty. Pure: no I/O, time passed in.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/config.hpp"
+#include "relay/spool/envelope.hpp"
+
+namespace chainmail::schedule {
+
+// THE DELIVERY GUARANTEE (also relay/schedule/GUARANTEE.md).
+//
+// Every recipient has its own state in the spool (Pending, Delivered,
+// Failed). The delivery worker writes a recipient's new state durably
+// (Spool::update, fsync'ed) right after the next hop's reply to the message,
+// before anything else happens to that recipient or to the message: before
+// the log line, before a report, before the next transaction on the same
+// connection and before the next host is tried. The scheduler only ever
+// picks Pending recipients, and never one that is in flight. Hence:
+//
+// - a recipient marked Delivered is never sent the message again, not after
+//   a restart and not because another recipient of the same message failed;
+// - a recipient that failed permanently is never retried;
+// - the one window: a crash (or power loss) after the next hop's 250 to the
+//   final dot and before our update is durable leaves the recipient Pending,
+//   so it is delivered a second time after the restart. Postfix and every
+//   other store-and-forward MTA have the same window (RFC 1047); it is a few
+//   milliseconds wide (one fdatasync).
+//
+// Reports: a report is committed after the recipient's Failed state is
+// durable; a crash between the two loses that report (the recipient is not
+// retried). The log line follows the durable state, so a line never claims
+// what the spool does not hold.
+
+// Where a recipient goes: its partner's name and the partner's next_hop
+// ("[h]:p" or "h:p"), else its domain (lower case). One connection serves
+// one destination.
+std::string destination_of(const config::Config& config, std::string_view rcpt);
+
+// One message's recipients that are due for one destination.
+struct Batch {
+    spool::QueueId id;
+    std::vector<std::size_t> rcpts;  // indexes into Envelope::recipients
+};
+
+struct Pick {
+    enum class Kind { Ready, Sleep, Empty };
+    Kind kind = Kind::Empty;
+    std::string destination;   // Ready
+    Batch batch;               // Ready
+    std::int64_t wake_ms = 0;  // Sleep: the earliest next_attempt_ms not yet due
+};
+
+class Scheduler {
+  public:
+    explicit Scheduler(const config::Config& config) : config_(&config) {}
+    // The new configuration applies to later picks (HUP reload).
+    void reload(const config::Config& config) { config_ = &config; }
+
+    // Due = Pending, next_attempt_ms <= now, message not held, recipient
+    // not in flight. Oldest message first. Ready takes a worker slot of the
+    // destination (concurrency_per_destination) and of the whole relay
+    // (max_concurrency) and marks the batch in flight. While every due
+    // destination is at its cap the answer is Sleep until the earliest
+    // retry: a finishing worker calls release() and the caller asks again.
+    Pick next(const std::vector<spool::Envelope>& live, std::int64_t now_ms);
+
+    // For a worker that already holds a slot of `destination`: the next due
+    // message to send over its connection; marks it in flight. Empty
+    // rcpts: none.
+    Batch next_for(const std::string& destination, const std::vector<spool::Envelope>& live,
+                   std::int64_t now_ms);
+
+    // The batch's attempt is over (its new state is in the spool).
+    void done(const Batch& batch);
+    // The worker of `destination` has ended.
+    void release(const std::string& destination);
+
+    int active(const std::string& destination) const;
+    int active_total() const { return total_; }
+    std::size_t in_flight() const { return in_flight_.size(); }
+
+  private:
+    bool due(const spool::Envelope& env, std::size_t i, std::int64_t now_ms) const;
+    void take(const Batch& b);
+
+    const config::Config* config_;
+    std::map<std::string, int> active_;  // destination -> workers
+    int total_ = 0;
+    std::set<std::pair<spool::QueueId, std::size_t>> in_flight_;
+};
+
+}  // namespace chainmail::schedule

@@ -1,0 +1,247 @@
+// settle: durable state first, then held flag, reports, log lines, removal.
+#include "relay/schedule/settle.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "policy/retry.hpp"
+#include "relay/bounce/ndr.hpp"
+
+namespace chainmail::schedule {
+
+namespace asio = boost::asio;
+using deliver::RcptFate;
+
+namespace {
+
+using TimePoint = policy::TimePoint;
+
+TimePoint at(std::int64_t ms) {
+    return TimePoint(std::chrono::milliseconds(ms));
+}
+
+std::int64_t ms_of(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// The final fate after the queue lifetime: a deferral past max_lifetime expires.
+enum class Final { Delivered, Deferred, Held, Failed, Expired };
+
+Final final_of(const config::Queue& q, const spool::Envelope& env, const deliver::RcptResult& r,
+               std::int64_t now_ms) {
+    switch (r.fate) {
+        case RcptFate::Delivered:
+            return Final::Delivered;
+        case RcptFate::Failed:
+            return Final::Failed;
+        case RcptFate::Held:
+            return Final::Held;
+        case RcptFate::Deferred:
+            return policy::expired(q, at(env.arrival_ms), at(now_ms)) ? Final::Expired
+                                                                      : Final::Deferred;
+    }
+    return Final::Deferred;
+}
+
+bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptResult& r,
+                              const deliver::AttemptResult& res, bounce::Action action,
+                              policy::Reason reason, std::int64_t now_ms) {
+    bounce::NdrRecipient n;
+    n.address = rc.address;
+    n.orcpt = rc.orcpt;
+    n.action = action;
+    n.reason = reason;
+    n.host = r.host;
+    n.ip = r.ip;
+    n.reply = reason == policy::Reason::None ? r.reply : "";
+    n.detail = reason == policy::Reason::None ? "" : r.reply;
+    n.level = res.level;
+    n.partner = res.partner == "defaults" ? "" : res.partner;
+    n.last_attempt_ms = now_ms;
+    return n;
+}
+
+// Builds one report and commits it from <> to the original sender; its queue id, or "".
+asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool::Envelope& env,
+                                           std::string_view data,
+                                           const std::vector<bounce::NdrRecipient>& rcpts,
+                                           bool held, std::int64_t now_ms) {
+    if (rcpts.empty()) co_return "";
+    bounce::NdrMessage m;
+    try {
+        bounce::NdrOptions o;
+        o.now_ms = now_ms;
+        o.held = held;
+        m = bounce::build_ndr(ctx.config, ctx.templates, env, data, rcpts, o);
+    } catch (const std::exception& e) {  // a broken invariant of ours: say so, keep going
+        spdlog::error("{}: cannot build a report: {}", env.id, e.what());
+        co_return "";
+    }
+    spool::Envelope n;
+    n.sender = "";  // RFC 5321 §4.5.5: reports have the null sender
+    spool::Recipient to;
+    to.address = env.sender;
+    n.recipients.push_back(to);
+    n.ndr = true;
+    n.body = m.eight_bit ? spool::BodyType::EightBitMime : spool::BodyType::SevenBit;
+    n.smtputf8 = m.smtputf8;
+    n.message_id = m.message_id;
+    n.client_helo = ctx.config.hostname;
+    if (auto ec = co_await ctx.spool.commit(n, std::move(m.bytes))) {
+        spdlog::error("{}: cannot queue the report: {}", env.id, ec.message());
+        co_return "";
+    }
+    co_return n.id;
+}
+
+}  // namespace
+
+asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& env,
+                             std::string_view data, const deliver::AttemptResult& res,
+                             std::int64_t now_ms) {
+    const config::Queue& q = ctx.config.queue;
+    std::vector<Final> finals;
+    std::vector<spool::RecipientUpdate> changes;
+    for (const deliver::RcptResult& r : res.rcpts) {
+        const spool::Recipient& rc = env.recipients[r.index];
+        const Final f = final_of(q, env, r, now_ms);
+        finals.push_back(f);
+        spool::RecipientUpdate u;
+        u.index = r.index;
+        u.attempts = rc.attempts + 1;
+        u.last_error = r.reply;
+        switch (f) {
+            case Final::Delivered:
+                u.state = spool::RcptState::Delivered;
+                break;
+            case Final::Failed:
+            case Final::Expired:
+                u.state = spool::RcptState::Failed;
+                break;
+            case Final::Deferred:
+            case Final::Held:
+                u.state = spool::RcptState::Pending;
+                u.next_attempt_ms = ms_of(policy::next_attempt(q, u.attempts, at(now_ms),
+                                                               at(env.arrival_ms), ctx.random01()));
+                break;
+        }
+        changes.push_back(std::move(u));
+    }
+    // The guarantee (scheduler.hpp): the new state is durable before anything else.
+    if (auto ec = co_await ctx.spool.update(env.id, changes)) {
+        spdlog::error("{}: cannot record the delivery state: {}", env.id, ec.message());
+        co_return;
+    }
+    bool any_held = false;
+    for (Final f : finals) any_held = any_held || f == Final::Held;
+    if (any_held) {
+        if (auto ec = co_await ctx.spool.set_held(env.id, true))
+            spdlog::error("{}: cannot hold: {}", env.id, ec.message());
+    }
+
+    // Reports: one per message and event, for exactly this attempt's recipients.
+    std::vector<bounce::NdrRecipient> failed, expired, delayed, success;
+    for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
+        const deliver::RcptResult& r = res.rcpts[k];
+        const spool::Recipient& rc = env.recipients[r.index];
+        using bounce::Action;
+        switch (finals[k]) {
+            case Final::Failed:
+                if (bounce::report_wanted(env, rc, Action::Failed))
+                    failed.push_back(ndr_rcpt(rc, r, res, Action::Failed, r.reason, now_ms));
+                break;
+            case Final::Expired:
+                if (bounce::report_wanted(env, rc, Action::Failed))
+                    expired.push_back(
+                        ndr_rcpt(rc, r, res, Action::Failed, policy::Reason::Expired, now_ms));
+                break;
+            case Final::Deferred:
+            case Final::Held:
+                if (bounce::report_wanted(env, rc, Action::Delayed))
+                    delayed.push_back(ndr_rcpt(rc, r, res, Action::Delayed, r.reason, now_ms));
+                break;
+            case Final::Delivered: {
+                const Action a = r.relayed ? Action::Relayed : Action::Delivered;
+                if (bounce::report_wanted(env, rc, a))
+                    success.push_back(ndr_rcpt(rc, r, res, a, policy::Reason::None, now_ms));
+                break;
+            }
+        }
+    }
+    const bool reports = !env.sender.empty() && !env.ndr;  // never to <>
+    std::string failed_ndr, expired_ndr;
+    if (reports) {
+        failed_ndr = co_await commit_report(ctx, env, data, failed, false, now_ms);
+        expired_ndr = co_await commit_report(ctx, env, data, expired, false, now_ms);
+        co_await commit_report(ctx, env, data, success, false, now_ms);
+        const bool due = any_held || policy::delay_warning_due(q, at(env.arrival_ms), at(now_ms),
+                                                               env.delay_notice_sent);
+        if (!delayed.empty() && due && !env.delay_notice_sent) {
+            if (!(co_await commit_report(ctx, env, data, delayed, any_held, now_ms)).empty())
+                if (auto ec = co_await ctx.spool.mark_delay_notice_sent(env.id))
+                    spdlog::warn("{}: delay notice sent, not recorded: {}", env.id, ec.message());
+        }
+    }
+
+    for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
+        const deliver::RcptResult& r = res.rcpts[k];
+        log::DeliveryEvent e;
+        switch (finals[k]) {
+            case Final::Delivered:
+                e.event = env.ndr ? log::Event::NdrSent : log::Event::Delivered;
+                break;
+            case Final::Deferred:
+            case Final::Held:
+                e.event = log::Event::Deferred;
+                break;
+            case Final::Failed:
+                e.event = log::Event::Bounced;
+                e.ndr_queue_id = failed_ndr;
+                break;
+            case Final::Expired:
+                e.event = log::Event::Expired;
+                e.ndr_queue_id = expired_ndr;
+                break;
+        }
+        e.ts_ms = now_ms;
+        e.queue_id = env.id;
+        e.message_id = env.message_id;
+        e.from = env.sender;
+        e.rcpt = env.recipients[r.index].address;
+        e.partner = res.partner;
+        e.policy = std::string(policy::to_string(res.level));
+        e.host = r.host;
+        e.ip = r.ip;
+        e.port = r.port;
+        e.tls = r.tls;
+        e.dsn = finals[k] == Final::Expired ? "5.4.7" : r.dsn;
+        e.reply = r.reply;
+        e.attempt = changes[k].attempts;
+        e.delay_s = static_cast<double>(now_ms - env.arrival_ms) / 1000.0;
+        e.would_fail = r.would_fail;
+        ctx.log.write(e);
+    }
+
+    // Finished: every recipient delivered or failed (and reported above).
+    if (auto now = ctx.spool.find(env.id)) {
+        bool open = false;
+        for (const spool::Recipient& rc : now->recipients)
+            open = open || rc.state == spool::RcptState::Pending;
+        if (!open) {
+            if (auto ec = co_await ctx.spool.remove(env.id))
+                spdlog::warn("{}: cannot remove: {}", env.id, ec.message());
+        }
+    }
+}
+
+asio::awaitable<void> remove_finished(spool::Spool& spool) {
+    for (const spool::Envelope& env : spool.live()) {
+        bool open = false;
+        for (const spool::Recipient& rc : env.recipients)
+            open = open || rc.state == spool::RcptState::Pending;
+        if (open) continue;
+        spdlog::info("{}: finished before the last stop; removing it", env.id);
+        co_await spool.remove(env.id);
+    }
+}
+
+}  // namespace chainmail::schedule

@@ -1,0 +1,40 @@
+// settle: turns one attempt's verdicts into, in this order, the durable
+// recipient state (Spool::update), the held flag, the reports (RFC 3464,
+// committed as new messages from <>), the delivery log lines, and removal
+// of a finished message. See scheduler.hpp for the guarantee this keeps.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "relay/bounce/ndr_template.hpp"
+#include "relay/deliver/delivery_attempt.hpp"
+#include "relay/log/delivery_log.hpp"
+#include "relay/spool/spool.hpp"
+
+namespace chainmail::schedule {
+
+struct SettleContext {
+    const config::Config& config;
+    const bounce::NdrTemplates& templates;
+    spool::Spool& spool;
+    log::DeliveryLog& log;
+    std::function<double()> random01;  // retry jitter
+};
+
+// `env` is the envelope as it was before the attempt; `data` its bytes.
+boost::asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& env,
+                                    std::string_view data, const deliver::AttemptResult& result,
+                                    std::int64_t now_ms);
+
+// A live message none of whose recipients is Pending (a crash came between
+// its last update and its removal): removed, since its reports were either
+// committed or lost with the crash (see GUARANTEE.md).
+boost::asio::awaitable<void> remove_finished(spool::Spool& spool);
+
+}  // namespace chainmail::schedule
