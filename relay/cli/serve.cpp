@@ -128,24 +128,17 @@ int cmd_serve(const Common& common) {
     // io_context is destroyed refer to both.
     asio::io_context io(1);
     inbound::SmtpServer server(io, *spool, *delivery_log, state);
-    try {
-        server.start();
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "chainmail serve: {}\n", e.what());
-        return 1;
-    }
-
-    // After the listeners: delivery starts once mail can come in.
     std::unique_ptr<schedule::Outbound> outbound;
     try {
         outbound = std::make_unique<schedule::Outbound>(io.get_executor(), *cfg, *spool,
                                                         *delivery_log);
-        outbound->start();
     } catch (const std::exception& e) {
         fmt::print(stderr, "chainmail serve: {}\n", e.what());
         return 1;
     }
 
+    // Signals are caught before the first socket listens: a SIGHUP or SIGTERM
+    // sent as soon as the port answers must never kill the process outright.
     SignalLoop signals{io,
                        asio::signal_set(io, SIGTERM, SIGINT, SIGHUP),
                        asio::steady_timer(io),
@@ -153,6 +146,14 @@ int cmd_serve(const Common& common) {
                        server,
                        *delivery_log,
                        *outbound};
+    try {
+        server.start();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "chainmail serve: {}\n", e.what());
+        return 1;
+    }
+    // After the listeners: delivery starts once mail can come in.
+    outbound->start();
     signals.wait();
     std::signal(SIGPIPE, SIG_IGN);
 
