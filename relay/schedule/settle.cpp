@@ -159,12 +159,13 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
                 if (bounce::report_wanted(env, rc, Action::Delayed))
                     delayed.push_back(ndr_rcpt(rc, r, res, Action::Delayed, r.reason, now_ms));
                 break;
-            case Final::Delivered: {
-                const Action a = r.relayed ? Action::Relayed : Action::Delivered;
-                if (bounce::report_wanted(env, rc, a))
-                    success.push_back(ndr_rcpt(rc, r, res, a, policy::Reason::None, now_ms));
+            case Final::Delivered:
+                // RFC 3461 §5.2.2: a next hop that took the DSN parameters
+                // reports success itself; only "relayed" is ours to send.
+                if (r.relayed && bounce::report_wanted(env, rc, Action::Relayed))
+                    success.push_back(
+                        ndr_rcpt(rc, r, res, Action::Relayed, policy::Reason::None, now_ms));
                 break;
-            }
         }
     }
     const bool reports = !env.sender.empty() && !env.ndr;  // never to <>

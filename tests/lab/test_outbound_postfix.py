@@ -1,0 +1,101 @@
+"""Debian's Postfix as the receiving MTA: a private instance with a
+certificate from the test CA takes mail from chainmail under `dane-only`
+(TLSA 3 1 1, DANE-EE) and under `verify` (PKIX), and logs the TLS session
+and the message it accepted."""
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from outbound_lab import LIB, Lab, certs_sh, free_port  # noqa: E402
+
+
+def pf(func, *args):
+    """Runs one function of lib/postfix.sh."""
+    return subprocess.run(["bash", "-c", f'source "$0"; {func} "$@"',
+                           os.path.join(LIB, "postfix.sh"), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "Postfix's master needs root")
+class OutboundPostfix(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # pf_create listens on 127.0.0.1 only: both MX names resolve there, and
+        # delivery.port is Postfix's port.
+        cls.lab = lab = Lab("outbound-postfix", port=free_port())
+        cls.pf_dir = os.path.join(lab.dir, "postfix")
+        try:
+            [(cls.dane_host, _)] = lab.mx_domain("secure.lab", "pf-dane", [(10, "mx")],
+                                                 ips=["127.0.0.1"])
+            [(cls.verify_host, _)] = lab.mx_domain("secure.lab", "pf-verify", [(10, "mx")],
+                                                   ips=["127.0.0.1"])
+            chain, key, leaf = lab.cert("postfix", [cls.dane_host, cls.verify_host])
+            lab.tlsa("secure.lab", cls.dane_host, "3 1 1", certs_sh("tlsa311", leaf)[0])
+            lab.partner(name="pf-dane", domains=["pf-dane.secure.lab"], tls="dane-only",
+                        on_tls_failure="defer")
+            lab.partner(name="pf-verify", domains=["pf-verify.secure.lab"], tls="verify",
+                        on_tls_failure="defer")
+            for step in (("pf_create", cls.pf_dir, str(lab.port)),
+                         ("pf_conf", cls.pf_dir, f"smtpd_tls_cert_file = {chain}",
+                          f"smtpd_tls_key_file = {key}", "smtpd_tls_security_level = may",
+                          "smtpd_tls_loglevel = 1", "myhostname = mx.pf-dane.secure.lab",
+                          # Accept for any domain, keep nothing.
+                          "default_transport = discard:lab", "relay_transport = discard:lab"),
+                         ("pf_start", cls.pf_dir)):
+                r = pf(*step)
+                assert r.returncode == 0, f"{step[0]}: {r.stdout}{r.stderr}"
+            lab.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if os.path.isdir(os.path.join(cls.pf_dir, "etc")):
+                pf("pf_stop", cls.pf_dir)
+        finally:
+            cls.lab.stop()
+
+    def maillog(self):
+        with open(os.path.join(self.pf_dir, "maillog")) as f:
+            return f.read()
+
+    def deliver(self, rcpt, policy, auth, host):
+        mid = self.lab.send(rcpt)
+        e = self.lab.wait_log(rcpt, {"delivered", "deferred", "bounced"})
+        self.assertEqual(e["event"], "delivered", f"{e}\n--- postfix:\n{self.maillog()[-3000:]}")
+        self.assertEqual(e["policy"], policy, e)
+        self.assertEqual(e["host"], host, e)
+        self.assertEqual(e["ip"], "127.0.0.1", e)
+        self.assertEqual(e["dsn"], "2.0.0", e)
+        self.assertTrue(e["reply"].startswith("250"), e)
+        self.assertEqual(e["tls"]["auth"], auth, e)
+        self.assertIn(e["tls"]["version"], ("TLSv1.2", "TLSv1.3"), e)
+        # Postfix logged the message (cleanup) and a TLS session from us.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and f"message-id={mid}" not in self.maillog():
+            time.sleep(0.1)
+        log = self.maillog()
+        m = re.search(r" ([0-9A-F]{6,}): message-id=" + re.escape(mid), log)
+        self.assertIsNotNone(m, log[-3000:])
+        self.assertRegex(log, r"TLS connection established from \S+\[127\.0\.0\.1\]: "
+                         + re.escape(e["tls"]["version"]))
+        qid = m.group(1)
+        while time.monotonic() < deadline and f"{qid}: to=<{rcpt}>" not in self.maillog():
+            time.sleep(0.1)
+        self.assertRegex(self.maillog(), re.escape(f"{qid}: to=<{rcpt}>") + r".*status=sent")
+
+    def test_dane_only_delivers_to_postfix(self):
+        self.deliver("a@pf-dane.secure.lab", "dane-only", "dane-ee", self.dane_host)
+
+    def test_verify_delivers_to_postfix(self):
+        self.deliver("b@pf-verify.secure.lab", "verify", "pkix", self.verify_host)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
