@@ -59,6 +59,9 @@ int run(int argc, char** argv) {
 
     auto* serve = app.add_subcommand("serve", "run the relay in the foreground (systemd Type=notify)");
     add_config(serve);
+    serve->add_flag("--no-delivery", common.no_delivery,
+                    "accept and queue mail but deliver nothing (maintenance, benchmarks); "
+                    "a later serve without it delivers the queue");
 
     auto* check = app.add_subcommand(
         "check-config", "validate the configuration; errors as FILE:LINE:COL: message, exit 1");

@@ -153,7 +153,10 @@ int cmd_serve(const Common& common) {
         return 1;
     }
     // After the listeners: delivery starts once mail can come in.
-    outbound->start();
+    if (common.no_delivery)
+        spdlog::warn("--no-delivery: mail is accepted and queued, nothing is delivered");
+    else
+        outbound->start();
     signals.wait();
     std::signal(SIGPIPE, SIG_IGN);
 
