@@ -1,6 +1,6 @@
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <fmt/core.h>
 #include <iostream>
 
 #include "relay/cli/cli.hpp"
@@ -16,18 +16,16 @@ constexpr const char* kDefaultConfig = "/etc/chainmail/chainmail.yaml";
 }
 
 int not_yet(const std::string& what, const std::string& when) {
-    fmt::print(stderr,
-               "chainmail: '{}' is not available in this version yet; it comes with {}.\n",
+    fmt::print(stderr, "chainmail: '{}' is not available in this version yet; it comes with {}.\n",
                what, when);
     return 2;
 }
 
 std::optional<config::Config> load(const Common& common) {
-    config::LoadResult r = common.default_config
-                               ? config::load_config_text(config::embedded_default_yaml(),
-                                                          "(embedded default)")
-                               : config::load_config_file(common.config_path,
-                                                          {.check_files = common.check_files});
+    config::LoadResult r =
+        common.default_config
+            ? config::load_config_text(config::embedded_default_yaml(), "(embedded default)")
+            : config::load_config_file(common.config_path, {.check_files = common.check_files});
     if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&r)) {
         for (const auto& e : *errors) fmt::print(stderr, "{}\n", e.str());
         return std::nullopt;
@@ -57,7 +55,8 @@ int run(int argc, char** argv) {
                       "./spool) instead of a file");
     };
 
-    auto* serve = app.add_subcommand("serve", "run the relay in the foreground (systemd Type=notify)");
+    auto* serve =
+        app.add_subcommand("serve", "run the relay in the foreground (systemd Type=notify)");
     add_config(serve);
     serve->add_flag("--no-delivery", common.no_delivery,
                     "accept and queue mail but deliver nothing (maintenance, benchmarks); "
@@ -78,8 +77,9 @@ int run(int argc, char** argv) {
 
     std::vector<std::string> targets;
     auto* probe = app.add_subcommand(
-        "probe", "live check of a partner, nothing sent: MX, DNSSEC, TLSA, MTA-STS, STARTTLS, "
-                 "certificate, and what each TLS level would decide");
+        "probe",
+        "live check of a partner, nothing sent: MX, DNSSEC, TLSA, MTA-STS, STARTTLS, "
+        "certificate, and what each TLS level would decide");
     add_config(probe);
     probe->add_option("TARGET", targets, "domains or addresses")->required();
 
@@ -94,8 +94,8 @@ int run(int argc, char** argv) {
     queue->require_subcommand(1);
     bool json = false, all = false;
     std::vector<std::string> ids;
-    auto* qlist = queue->add_subcommand(
-        "list", "the queue: id, age, sender, recipients, state, last error");
+    auto* qlist =
+        queue->add_subcommand("list", "the queue: id, age, sender, recipients, state, last error");
     add_config(qlist);
     qlist->add_flag("--json", json, "one JSON object per message");
     auto* qshow = queue->add_subcommand("show", "the envelope and state of messages");

@@ -130,8 +130,8 @@ int cmd_serve(const Common& common) {
     inbound::SmtpServer server(io, *spool, *delivery_log, state);
     std::unique_ptr<schedule::Outbound> outbound;
     try {
-        outbound = std::make_unique<schedule::Outbound>(io.get_executor(), *cfg, *spool,
-                                                        *delivery_log);
+        outbound =
+            std::make_unique<schedule::Outbound>(io.get_executor(), *cfg, *spool, *delivery_log);
     } catch (const std::exception& e) {
         fmt::print(stderr, "chainmail serve: {}\n", e.what());
         return 1;

@@ -47,8 +47,7 @@ class SpoolFs final : public Spool {
     };
     struct Removal {};
     struct DelayNotice {};
-    using Change =
-        std::variant<Envelope, std::vector<RecipientUpdate>, bool, Removal, DelayNotice>;
+    using Change = std::variant<Envelope, std::vector<RecipientUpdate>, bool, Removal, DelayNotice>;
     struct Op {
         records::Encoded rec;
         QueueId id;

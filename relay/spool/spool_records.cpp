@@ -2,14 +2,13 @@
 // little-endian; strings are a u32 length and the bytes.
 #include "relay/spool/spool_records.hpp"
 
+#include <zlib.h>
 #include <algorithm>
 #include <cstring>
-#include <zlib.h>
 
 namespace chainmail::spool::records {
 
 namespace {
-
 
 class Writer {
   public:

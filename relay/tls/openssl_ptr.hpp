@@ -3,13 +3,13 @@
 // elsewhere. Add a line here when a new type is needed.
 #pragma once
 
-#include <memory>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <unbound.h>
+#include <memory>
 
 namespace chainmail::tls {
 

@@ -2,11 +2,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "relay/log/delivery_log.hpp"
