@@ -29,6 +29,8 @@ int cmd_check_config(const Common& common);
 int cmd_policy(const Common& common, const std::vector<std::string>& domains);
 int cmd_queue_list(const Common& common, bool json);
 int cmd_queue_show(const Common& common, const std::vector<std::string>& ids);
+// queue show --message: the stored bytes; one id raw, several framed (see --help).
+int cmd_queue_show_message(const Common& common, const std::vector<std::string>& ids);
 
 // For subcommands that a later version fills: says so plainly, exit 2.
 int not_yet(const std::string& what, const std::string& when);

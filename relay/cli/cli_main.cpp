@@ -101,6 +101,11 @@ int run(int argc, char** argv) {
     auto* qshow = queue->add_subcommand("show", "the envelope and state of messages");
     add_config(qshow);
     qshow->add_option("ID", ids, "queue ids")->required();
+    bool show_message = false;
+    qshow->add_flag("--message", show_message,
+                    "print the message bytes as queued (Received: header included) instead of "
+                    "the envelope. One ID: exactly those bytes. Several: each as a line "
+                    "'Message: ID SIZE', then exactly SIZE bytes, then a newline");
     auto* qretry = queue->add_subcommand("retry", "retry now");
     add_config(qretry);
     qretry->add_option("ID", ids, "queue ids");
@@ -137,7 +142,8 @@ int run(int argc, char** argv) {
     if (probe->parsed()) return not_yet("chainmail probe", "the MTA-STS and probe work");
     if (report->parsed()) return not_yet("chainmail report", "the reporting work");
     if (qlist->parsed()) return cmd_queue_list(common, json);
-    if (qshow->parsed()) return cmd_queue_show(common, ids);
+    if (qshow->parsed())
+        return show_message ? cmd_queue_show_message(common, ids) : cmd_queue_show(common, ids);
     if (qretry->parsed() || qhold->parsed() || qrelease->parsed() || qdelete->parsed())
         return not_yet("chainmail queue retry|hold|release|delete",
                        "the queue control work (it must reach a running serve)");

@@ -1,6 +1,10 @@
 // queue: `chainmail queue list|show`. Reads the spool named in the
-// configuration without locking it (scan_spool), so it works while serve runs.
+// configuration without locking it (scan_spool, read_spool_messages), so it
+// works while serve runs.
 #include <fmt/core.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -160,6 +164,36 @@ int cmd_queue_show(const Common& common, const std::vector<std::string>& ids) {
             if (!r.last_error.empty()) fmt::print("  last error: {}\n", r.last_error);
         }
         fmt::print("\n");
+    }
+    return status;
+}
+
+int cmd_queue_show_message(const Common& common, const std::vector<std::string>& ids) {
+    auto cfg = load(common);
+    if (!cfg) return 1;
+    std::vector<spool::SpooledMessage> messages;
+    try {
+        messages = spool::read_spool_messages(cfg->spool, ids);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "chainmail: cannot read the spool {}: {}\n", cfg->spool, e.what());
+        return 1;
+    }
+    // Several messages are framed by their size, so any bytes may follow.
+    const bool framed = ids.size() > 1;
+    int status = 0;
+    for (const auto& m : messages) {
+        if (m.error) {
+            fmt::print(stderr, "chainmail: no message {} in the queue\n", m.id);
+            status = 1;
+            continue;
+        }
+        if (framed) fmt::print("Message: {} {}\n", m.id, m.bytes.size());
+        std::fwrite(m.bytes.data(), 1, m.bytes.size(), stdout);
+        if (framed) std::fputc('\n', stdout);
+    }
+    if (std::fflush(stdout) != 0) {
+        fmt::print(stderr, "chainmail: cannot write the messages: {}\n", std::strerror(errno));
+        return 1;
     }
     return status;
 }

@@ -91,6 +91,18 @@ std::unique_ptr<Spool> open_spool(const std::string& dir, const SpoolOptions& op
 // while serve runs. Half-written tails are skipped, never shown.
 std::vector<Envelope> scan_spool(const std::string& dir);
 
+// One message as read_spool_messages found it.
+struct SpooledMessage {
+    QueueId id;
+    std::error_code error;  // no_such_file_or_directory: not a live message
+    std::string bytes;      // as received (Received: header included), CRLF lines
+};
+
+// The bytes of the messages `ids`, read like scan_spool (no lock, no repair,
+// nothing written), so it works while serve runs. One result per id, in order.
+std::vector<SpooledMessage> read_spool_messages(const std::string& dir,
+                                                const std::vector<QueueId>& ids);
+
 // Sortable unique id (ULID) for a message arriving at `unix_ms`.
 QueueId make_queue_id(std::int64_t unix_ms);
 
