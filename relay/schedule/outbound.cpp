@@ -25,6 +25,9 @@ namespace {
 // Even with nothing due the loop looks at the queue this often (an operator's
 // `queue retry` or release through another path, a clock step).
 constexpr std::int64_t kMaxSleepMs = 30'000;
+// A worker whose destination has nothing due keeps its connection this long
+// for the next message before QUIT (Postfix: smtp_connection_cache_time_limit).
+constexpr std::int64_t kIdleConnectionMs = 2'000;
 
 bounce::NdrTemplates load_templates(const config::Config& cfg) {
     if (cfg.ndr.templates.empty()) return bounce::NdrTemplates::shipped();
@@ -67,12 +70,42 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     bool started = false;
     bool stopping = false;
     bool dirty = false;  // a wake-up arrived while the loop was busy
+    bool rescan = true;  // reload the scheduler's index from the whole queue
+    std::int64_t last_rescan_ms = 0;
+    // Workers holding an idle connection: their destination, wait timer and
+    // a flag that asks them to close it (another destination needs the slot).
+    struct Idler {
+        std::string dest;
+        asio::steady_timer* timer;
+        bool* evict;
+    };
+    std::vector<Idler> idlers;
     std::size_t workers = 0;
     std::function<void()> on_stopped;
 
     void wake() {
         dirty = true;
         timer.cancel();
+    }
+
+    // A message was committed: index it, and let an idle connection to its
+    // destination take it before the loop opens another one.
+    void committed(const spool::QueueId& id) {
+        sched.refresh(id, spool.find(id));
+        kick_idle();
+        wake();
+    }
+
+    void kick_idle() {
+        const std::int64_t now = spool::now_ms();
+        for (const Idler& i : idlers)
+            if (stopping || sched.has_due(i.dest, now)) i.timer->cancel();
+        // An idle connection must not keep another destination's mail waiting.
+        if (!stopping && !idlers.empty() && sched.starved(now)) {
+            const Idler& oldest = idlers.front();
+            *oldest.evict = true;
+            oldest.timer->cancel();
+        }
     }
 
     void spawn(asio::awaitable<void> a, const char* what) {
@@ -100,13 +133,22 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         while (!stopping) {
             dirty = false;
             const std::int64_t now = spool::now_ms();
-            Pick p = sched.next(spool.live(), now);
+            // The index follows commits and settled attempts; the whole queue
+            // is read again only now and then (operator changes made on disk).
+            if (rescan || now - last_rescan_ms >= kMaxSleepMs) {
+                rescan = false;
+                last_rescan_ms = now;
+                sched.rebuild(spool.live());
+                kick_idle();
+            }
+            Pick p = sched.next(now);
             if (p.kind == Pick::Kind::Ready) {
                 ++workers;
                 spawn(worker(p.destination, std::move(p.batch), cfg), "worker");
                 continue;
             }
             if (dirty) continue;
+            kick_idle();  // a retry came due where a connection waits idle
             std::int64_t sleep = kMaxSleepMs;
             if (p.kind == Pick::Kind::Sleep)
                 sleep = std::clamp<std::int64_t>(p.wake_ms - now, 1, kMaxSleepMs);
@@ -149,6 +191,29 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         co_await settle(ctx, *env, data, res, spool::now_ms());
     }
 
+    // Holds the connection open up to kIdleConnectionMs for the next due
+    // message of `dest`; empty rcpts: none came (or stopping).
+    asio::awaitable<Batch> wait_idle(const std::string& dest) {
+        asio::steady_timer t(ex);
+        bool evict = false;
+        idlers.push_back({dest, &t, &evict});
+        sched.set_idle(dest, true);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(kIdleConnectionMs);
+        Batch b;
+        while (!stopping) {
+            t.expires_at(deadline);
+            boost::system::error_code ec;
+            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (stopping || evict) break;
+            b = sched.next_for(dest, spool::now_ms());
+            if (!b.rcpts.empty() || std::chrono::steady_clock::now() >= deadline) break;
+        }
+        sched.set_idle(dest, false);
+        std::erase_if(idlers, [&t](const Idler& i) { return i.timer == &t; });
+        co_return b;
+    }
+
     asio::awaitable<void> worker(std::string dest, Batch batch,
                                  std::shared_ptr<const config::Config> c) {
         auto self = shared_from_this();
@@ -161,9 +226,11 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
                 spdlog::error("{}: delivery attempt failed: {}", batch.id, e.what());
             }
             sched.done(batch);
+            sched.refresh(batch.id, spool.find(batch.id));
             if (stopping || ++n >= opts.max_messages_per_connection) break;
             // The same destination's next message, over the same connection.
-            batch = sched.next_for(dest, spool.live(), spool::now_ms());
+            batch = sched.next_for(dest, spool::now_ms());
+            if (batch.rcpts.empty()) batch = co_await wait_idle(dest);
         }
         co_await attempt.close();
         sched.release(dest);
@@ -181,6 +248,7 @@ Outbound::~Outbound() {
     impl_->spool.set_commit_listener({});
     impl_->stopping = true;
     impl_->timer.cancel();
+    impl_->kick_idle();
 }
 
 void Outbound::start() {
@@ -189,9 +257,9 @@ void Outbound::start() {
     std::weak_ptr<Impl> weak = impl_;
     asio::any_io_executor ex = impl_->ex;
     // Called on the spool's writer thread: hand the wake-up to our executor.
-    impl_->spool.set_commit_listener([weak, ex](const spool::QueueId&) {
-        asio::post(ex, [weak] {
-            if (auto s = weak.lock()) s->wake();
+    impl_->spool.set_commit_listener([weak, ex](const spool::QueueId& id) {
+        asio::post(ex, [weak, id] {
+            if (auto s = weak.lock()) s->committed(id);
         });
     });
     impl_->spawn(impl_->loop(), "scheduler");
@@ -202,15 +270,19 @@ void Outbound::stop(std::function<void()> on_stopped) {
     impl_->stopping = true;
     impl_->on_stopped = std::move(on_stopped);
     impl_->timer.cancel();
+    impl_->kick_idle();
     impl_->maybe_stopped();
 }
 
 void Outbound::reload(const config::Config& config) {
     impl_->cfg = std::make_shared<const config::Config>(config);
     impl_->sched.reload(*impl_->cfg);
+    impl_->rescan = true;  // destinations may have changed
+    impl_->wake();
 }
 
 void Outbound::wake() {
+    impl_->rescan = true;
     impl_->wake();
 }
 

@@ -85,6 +85,170 @@ Batch Scheduler::next_for(const std::string& destination, const std::vector<spoo
     return {};
 }
 
+void Scheduler::unindex(const spool::QueueId& id, Msg& m) {
+    for (const auto& [t, dest] : m.slots) {
+        waiting_.erase({t, dest, id});
+        auto r = ready_.find(dest);
+        if (r == ready_.end()) continue;
+        r->second.erase(id);
+        if (r->second.empty()) ready_.erase(r);
+    }
+    m.slots.clear();
+}
+
+void Scheduler::index(const spool::QueueId& id, Msg& m) {
+    std::map<std::string, std::int64_t> earliest;
+    for (std::size_t i = 0; i < m.rcpts.size(); ++i) {
+        const Rcpt& r = m.rcpts[i];
+        if (!r.pending || in_flight_.count({id, i})) continue;
+        auto [it, fresh] = earliest.try_emplace(r.dest, r.next_ms);
+        if (!fresh) it->second = std::min(it->second, r.next_ms);
+    }
+    // Everything starts out waiting; promote() moves what is due to ready_.
+    for (const auto& [dest, t] : earliest) {
+        waiting_.insert({t, dest, id});
+        m.slots.emplace_back(t, dest);
+    }
+}
+
+void Scheduler::promote(std::int64_t now_ms) {
+    while (!waiting_.empty() && std::get<0>(*waiting_.begin()) <= now_ms) {
+        auto node = waiting_.extract(waiting_.begin());
+        const auto& [t, dest, id] = node.value();
+        ready_[dest].insert(id);
+    }
+}
+
+Batch Scheduler::take_due(const spool::QueueId& id, const std::string& dest, std::int64_t now_ms) {
+    Batch b;
+    auto it = msgs_.find(id);
+    if (it == msgs_.end()) return b;
+    Msg& m = it->second;
+    b.id = id;
+    for (std::size_t i = 0; i < m.rcpts.size(); ++i) {
+        const Rcpt& r = m.rcpts[i];
+        if (r.pending && r.next_ms <= now_ms && r.dest == dest && !in_flight_.count({id, i}))
+            b.rcpts.push_back(i);
+    }
+    take(b);
+    // What is left of the message (other destinations, later retries) stays indexed.
+    unindex(id, m);
+    index(id, m);
+    return b;
+}
+
+void Scheduler::rebuild(const std::vector<spool::Envelope>& live) {
+    msgs_.clear();
+    waiting_.clear();
+    ready_.clear();
+    for (const spool::Envelope& env : live) refresh(env.id, env);
+}
+
+void Scheduler::refresh(const spool::QueueId& id, const std::optional<spool::Envelope>& env) {
+    if (auto it = msgs_.find(id); it != msgs_.end()) {
+        unindex(id, it->second);
+        msgs_.erase(it);
+    }
+    if (!env || env->held) return;
+    Msg m;
+    bool pending = false;
+    m.rcpts.reserve(env->recipients.size());
+    for (const spool::Recipient& r : env->recipients) {
+        Rcpt x;
+        x.pending = r.state == spool::RcptState::Pending;
+        if (x.pending) {
+            pending = true;
+            x.dest = destination_of(*config_, r.address);
+            x.next_ms = r.next_attempt_ms;
+        }
+        m.rcpts.push_back(std::move(x));
+    }
+    if (!pending) return;
+    Msg& slot = msgs_[id] = std::move(m);
+    index(id, slot);
+}
+
+Pick Scheduler::next(std::int64_t now_ms) {
+    const int per_dest = std::max(1, config_->delivery.concurrency_per_destination);
+    const int max_total = std::max(1, config_->delivery.max_concurrency);
+    promote(now_ms);
+    Pick pick;
+    if (msgs_.empty()) return pick;  // Empty
+    // The oldest due message among the destinations that may open a connection.
+    while (total_ < max_total) {
+        const std::string* best_dest = nullptr;
+        const spool::QueueId* best_id = nullptr;
+        for (const auto& [dest, ids] : ready_) {
+            if (active(dest) >= per_dest || idle_.count(dest)) continue;
+            if (!best_id || *ids.begin() < *best_id) {
+                best_dest = &dest;
+                best_id = &*ids.begin();
+            }
+        }
+        if (!best_id) break;
+        const std::string dest = *best_dest;
+        const spool::QueueId id = *best_id;
+        Batch b = take_due(id, dest, now_ms);
+        if (b.rcpts.empty()) {  // nothing left to send there: drop the stale entry
+            auto r = ready_.find(dest);
+            if (r != ready_.end()) {
+                r->second.erase(id);
+                if (r->second.empty()) ready_.erase(r);
+            }
+            continue;
+        }
+        ++active_[dest];
+        ++total_;
+        pick.kind = Pick::Kind::Ready;
+        pick.destination = dest;
+        pick.batch = std::move(b);
+        return pick;
+    }
+    pick.kind = Pick::Kind::Sleep;
+    // Everything due is capped (or in flight): the next retry, or a release(), wakes us.
+    pick.wake_ms = waiting_.empty() ? now_ms + 60'000 : std::get<0>(*waiting_.begin());
+    return pick;
+}
+
+Batch Scheduler::next_for(const std::string& destination, std::int64_t now_ms) {
+    promote(now_ms);
+    for (;;) {
+        auto r = ready_.find(destination);
+        if (r == ready_.end()) return {};
+        const spool::QueueId id = *r->second.begin();
+        Batch b = take_due(id, destination, now_ms);
+        if (!b.rcpts.empty()) return b;
+        r = ready_.find(destination);  // stale entry: drop it, look further
+        if (r == ready_.end()) return {};
+        r->second.erase(id);
+        if (r->second.empty()) ready_.erase(r);
+    }
+}
+
+void Scheduler::set_idle(const std::string& destination, bool idle) {
+    if (idle) {
+        ++idle_[destination];
+        return;
+    }
+    auto it = idle_.find(destination);
+    if (it != idle_.end() && --it->second <= 0) idle_.erase(it);
+}
+
+bool Scheduler::has_due(const std::string& destination, std::int64_t now_ms) {
+    promote(now_ms);
+    return ready_.count(destination) > 0;
+}
+
+bool Scheduler::starved(std::int64_t now_ms) {
+    const int per_dest = std::max(1, config_->delivery.concurrency_per_destination);
+    const int max_total = std::max(1, config_->delivery.max_concurrency);
+    if (idle_.empty() || total_ < max_total) return false;
+    promote(now_ms);
+    for (const auto& [dest, ids] : ready_)
+        if (!idle_.count(dest) && active(dest) < per_dest) return true;
+    return false;
+}
+
 void Scheduler::done(const Batch& batch) {
     for (std::size_t i : batch.rcpts) in_flight_.erase({batch.id, i});
 }

@@ -1,13 +1,16 @@
-// scheduler: which recipients to attempt now. next(live, now) → Ready (a
+// scheduler: which recipients to attempt now. next(now) → Ready (a
 // destination and one message's due recipients, with a worker slot taken),
-// Sleep (until the earliest retry) or Empty. Pure: no I/O, time passed in.
+// Sleep (until the earliest retry) or Empty, from an index of the queue kept
+// by rebuild()/refresh(). Pure: no I/O, time passed in.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -79,6 +82,29 @@ class Scheduler {
     Batch next_for(const std::string& destination, const std::vector<spool::Envelope>& live,
                    std::int64_t now_ms);
 
+    // The indexed form of next()/next_for(), for a relay with a large queue:
+    // a pick costs O(log n) (plus one step per destination) instead of a
+    // walk over every live message. rebuild() loads the index from the whole
+    // queue (start-up, periodic rescan, reload); refresh() reloads one
+    // message after it changed (commit, the end of its attempt; nullopt:
+    // removed). Same rules as next()/next_for(): Pending, due, not held, not
+    // in flight, oldest message first, under the caps.
+    void rebuild(const std::vector<spool::Envelope>& live);
+    void refresh(const spool::QueueId& id, const std::optional<spool::Envelope>& env);
+    Pick next(std::int64_t now_ms);
+    Batch next_for(const std::string& destination, std::int64_t now_ms);
+
+    // A worker of `destination` keeps its connection open, waiting for the
+    // next message: next(now) leaves that destination's due mail to it
+    // (next_for) rather than starting another connection.
+    void set_idle(const std::string& destination, bool idle);
+    // Whether the index holds a due batch for `destination` (an idle worker
+    // has work).
+    bool has_due(const std::string& destination, std::int64_t now_ms);
+    // Whether due mail waits only because idle connections hold the total
+    // cap (max_concurrency): then one of them should close.
+    bool starved(std::int64_t now_ms);
+
     // The batch's attempt is over (its new state is in the spool).
     void done(const Batch& batch);
     // The worker of `destination` has ended.
@@ -92,10 +118,33 @@ class Scheduler {
     bool due(const spool::Envelope& env, std::size_t i, std::int64_t now_ms) const;
     void take(const Batch& b);
 
+    // One recipient as the index knows it.
+    struct Rcpt {
+        std::string dest;
+        std::int64_t next_ms = 0;
+        bool pending = false;
+    };
+    struct Msg {
+        std::vector<Rcpt> rcpts;
+        // Where the message sits: (time it is due, destination) per
+        // destination with Pending recipients not in flight.
+        std::vector<std::pair<std::int64_t, std::string>> slots;
+    };
+    void unindex(const spool::QueueId& id, Msg& m);
+    void index(const spool::QueueId& id, Msg& m);
+    void promote(std::int64_t now_ms);
+    Batch take_due(const spool::QueueId& id, const std::string& dest, std::int64_t now_ms);
+
     const config::Config* config_;
     std::map<std::string, int> active_;  // destination -> workers
     int total_ = 0;
     std::set<std::pair<spool::QueueId, std::size_t>> in_flight_;
+
+    std::map<spool::QueueId, Msg> msgs_;  // live messages, not held
+    // (due time, destination, id) not yet due, and per destination the ids due now.
+    std::set<std::tuple<std::int64_t, std::string, spool::QueueId>> waiting_;
+    std::map<std::string, std::set<spool::QueueId>> ready_;
+    std::map<std::string, int> idle_;  // destination -> workers waiting on an open connection
 };
 
 }  // namespace chainmail::schedule

@@ -1,0 +1,152 @@
+// The scheduler's index (rebuild/refresh, next(now), next_for(dest, now)):
+// the same rules as the scans over the whole queue, and the idle connections.
+#include <catch2/catch.hpp>
+
+#include "config/config.hpp"
+#include "relay/schedule/scheduler.hpp"
+
+using namespace chainmail;
+using schedule::Pick;
+
+namespace {
+
+config::Config make_config(int per_dest, int total) {
+    auto r = config::load_config_text(R"(
+hostname: relay.test
+dns: { trust_anchor_file: "" }
+delivery: { concurrency_per_destination: )" +
+                                          std::to_string(per_dest) +
+                                          ", max_concurrency: " + std::to_string(total) + R"( }
+defaults: { tls: may, on_tls_failure: defer }
+partners:
+  - name: west
+    domains: [west.test, .west.test]
+    tls: encrypt
+    next_hop: "[mx.west.test]:2525"
+)",
+                                      "test.yaml", {false});
+    REQUIRE(std::holds_alternative<config::Config>(r));
+    return std::get<config::Config>(r);
+}
+
+spool::Envelope message(const std::string& id, std::vector<std::string> rcpts,
+                        std::int64_t next_ms = 0) {
+    spool::Envelope e;
+    e.id = id;
+    e.sender = "a@relay.test";
+    for (auto& r : rcpts) {
+        spool::Recipient rc;
+        rc.address = r;
+        rc.next_attempt_ms = next_ms;
+        e.recipients.push_back(rc);
+    }
+    return e;
+}
+
+const std::string kWest = "west [mx.west.test]:2525";
+
+}  // namespace
+
+TEST_CASE("index: per destination, oldest first, in flight never picked twice") {
+    const auto cfg = make_config(2, 3);
+    schedule::Scheduler s(cfg);
+    auto a = message("A", {"1@west.test", "2@other.test", "3@afd.west.test"});
+    auto b = message("B", {"4@west.test"});
+    s.rebuild({b, a});
+    Pick p = s.next(1000);
+    Pick q = s.next(1000);
+    REQUIRE(p.kind == Pick::Kind::Ready);
+    REQUIRE(q.kind == Pick::Kind::Ready);
+    CHECK(p.batch.id == "A");
+    CHECK(q.batch.id == "A");
+    if (p.destination != kWest) std::swap(p, q);
+    CHECK(p.batch.rcpts == std::vector<std::size_t>{0, 2});
+    CHECK(q.batch.rcpts == std::vector<std::size_t>{1});
+    CHECK(s.next_for(kWest, 1000).id == "B");
+    CHECK(s.next(1000).kind == Pick::Kind::Sleep);  // all in flight
+    CHECK(s.next_for(kWest, 1000).rcpts.empty());
+    // A periodic rescan while they are in flight does not hand them out again.
+    s.rebuild({a, b});
+    CHECK(s.next(1000).kind == Pick::Kind::Sleep);
+    CHECK(s.next_for(kWest, 1000).rcpts.empty());
+}
+
+TEST_CASE("index: a settled attempt is re-read; delivered is never picked, deferred waits") {
+    const auto cfg = make_config(1, 2);
+    schedule::Scheduler s(cfg);
+    auto a = message("A", {"1@west.test", "2@west.test"});
+    s.rebuild({a});
+    Pick p = s.next(0);
+    REQUIRE(p.kind == Pick::Kind::Ready);
+    CHECK(p.batch.rcpts == std::vector<std::size_t>{0, 1});
+    // As settle() records it: one delivered, one deferred to 5000.
+    a.recipients[0].state = spool::RcptState::Delivered;
+    a.recipients[1].next_attempt_ms = 5000;
+    s.done(p.batch);
+    s.refresh(a.id, a);
+    s.release(p.destination);
+    Pick w = s.next(1000);
+    REQUIRE(w.kind == Pick::Kind::Sleep);
+    CHECK(w.wake_ms == 5000);
+    Pick r = s.next(5000);
+    REQUIRE(r.kind == Pick::Kind::Ready);
+    CHECK(r.batch.rcpts == std::vector<std::size_t>{1});
+    // Removed from the spool: gone from the index.
+    s.done(r.batch);
+    s.refresh(a.id, std::nullopt);
+    s.release(r.destination);
+    CHECK(s.next(9000).kind == Pick::Kind::Empty);
+}
+
+TEST_CASE("index: held is skipped until refreshed as released; caps hold") {
+    const auto cfg = make_config(1, 2);
+    schedule::Scheduler s(cfg);
+    auto h = message("A", {"1@west.test"});
+    h.held = true;
+    s.rebuild(
+        {h, message("B", {"2@west.test"}), message("C", {"3@c.test"}), message("D", {"4@d.test"})});
+    Pick b = s.next(0);
+    CHECK(b.batch.id == "B");
+    Pick c = s.next(0);  // west is at its cap of 1: C goes first
+    CHECK(c.batch.id == "C");
+    CHECK(s.next(0).kind == Pick::Kind::Sleep);  // total cap of 2
+    h.held = false;
+    s.refresh(h.id, h);
+    CHECK(s.next_for(kWest, 0).id == "A");  // over the open connection
+}
+
+TEST_CASE("index: an idle connection's destination is left to its worker") {
+    const auto cfg = make_config(2, 3);
+    schedule::Scheduler s(cfg);
+    s.rebuild({});
+    CHECK(s.next(0).kind == Pick::Kind::Empty);
+    s.set_idle(kWest, true);
+    s.refresh("A", message("A", {"1@west.test"}));
+    CHECK(s.has_due(kWest, 0));
+    CHECK(s.next(0).kind == Pick::Kind::Sleep);  // no second connection to west
+    CHECK(s.next_for(kWest, 0).id == "A");
+    CHECK_FALSE(s.has_due(kWest, 0));
+    s.set_idle(kWest, false);
+    s.refresh("B", message("B", {"2@west.test"}));
+    Pick p = s.next(0);
+    REQUIRE(p.kind == Pick::Kind::Ready);
+    CHECK(p.batch.id == "B");
+}
+
+TEST_CASE("index: an idle connection holding the last slot gives way to other mail") {
+    const auto cfg = make_config(1, 1);
+    schedule::Scheduler s(cfg);
+    s.rebuild({message("A", {"1@west.test"})});
+    Pick a = s.next(0);
+    REQUIRE(a.kind == Pick::Kind::Ready);
+    s.done(a.batch);
+    s.refresh("A", std::nullopt);
+    s.set_idle(kWest, true);
+    CHECK_FALSE(s.starved(0));
+    s.refresh("C", message("C", {"2@c.test"}));
+    CHECK(s.next(0).kind == Pick::Kind::Sleep);  // the total cap of 1 is held
+    CHECK(s.starved(0));
+    s.set_idle(kWest, false);
+    s.release(kWest);
+    CHECK(s.next(0).batch.id == "C");
+}
