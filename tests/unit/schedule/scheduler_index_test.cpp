@@ -4,44 +4,14 @@
 
 #include "config/config.hpp"
 #include "relay/schedule/scheduler.hpp"
+#include "tests/unit/schedule/scheduler_fixture.hpp"
 
 using namespace chainmail;
 using schedule::Pick;
+using schedule_test::make_config;
+using schedule_test::message;
 
 namespace {
-
-config::Config make_config(int per_dest, int total) {
-    auto r = config::load_config_text(R"(
-hostname: relay.test
-dns: { trust_anchor_file: "" }
-delivery: { concurrency_per_destination: )" +
-                                          std::to_string(per_dest) +
-                                          ", max_concurrency: " + std::to_string(total) + R"( }
-defaults: { tls: may, on_tls_failure: defer }
-partners:
-  - name: west
-    domains: [west.test, .west.test]
-    tls: encrypt
-    next_hop: "[mx.west.test]:2525"
-)",
-                                      "test.yaml", {false});
-    REQUIRE(std::holds_alternative<config::Config>(r));
-    return std::get<config::Config>(r);
-}
-
-spool::Envelope message(const std::string& id, std::vector<std::string> rcpts,
-                        std::int64_t next_ms = 0) {
-    spool::Envelope e;
-    e.id = id;
-    e.sender = "a@relay.test";
-    for (auto& r : rcpts) {
-        spool::Recipient rc;
-        rc.address = r;
-        rc.next_attempt_ms = next_ms;
-        e.recipients.push_back(rc);
-    }
-    return e;
-}
 
 const std::string kWest = "west [mx.west.test]:2525";
 
