@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import socketserver
 import subprocess
 import tempfile
@@ -24,7 +23,7 @@ import time
 import types
 import uuid
 
-from outbound_lab import CHAINMAIL, SRC, Receiver, free_port
+from outbound_lab import CHAINMAIL, SRC, Receiver, free_port, start_serve
 
 SENDER_DOMAIN = "gemeente.test"
 HOSTNAME = "relay.gemeente.test"
@@ -158,25 +157,10 @@ class NdrLab:
             "defaults": {"tls": "may", "mta_sts": False, "on_tls_failure": "defer"},
             "partners": self.partners,
         }
-        with open(self.config, "w") as f:
-            json.dump(config, f, indent=1)  # JSON is YAML
-        check = subprocess.run([CHAINMAIL, "check-config", "-c", self.config],
-                               capture_output=True, text=True)
-        assert check.returncode == 0, "check-config: " + check.stdout + check.stderr
         self.serve_log_path = os.path.join(self.dir, "serve.log")
-        self.serve_out = open(self.serve_log_path, "w")
-        self.proc = subprocess.Popen([CHAINMAIL, "serve", "-c", self.config],
-                                     stdout=self.serve_out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("serve exited early:\n" + self.serve_log())
-            try:
-                with socket.create_connection(("127.0.0.1", self.listen_port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("serve did not listen:\n" + self.serve_log())
+        self.proc, self.serve_out = start_serve(config, self.config, self.serve_log_path,
+                                                self.listen_port)
+        return self
 
     def stop(self):
         try:

@@ -192,25 +192,10 @@ class Lab:
             "defaults": {"tls": "dane", "mta_sts": False, "on_tls_failure": "defer"},
             "partners": self.partners,
         }
-        with open(self.config, "w") as f:
-            json.dump(config, f, indent=1)  # JSON is YAML
-        check = subprocess.run([CHAINMAIL, "check-config", "-c", self.config],
-                               capture_output=True, text=True)
-        assert check.returncode == 0, "check-config: " + check.stdout + check.stderr
         self.serve_log_path = os.path.join(self.dir, "serve.log")
-        self.serve_out = open(self.serve_log_path, "w")
-        self.proc = subprocess.Popen([CHAINMAIL, "serve", "-c", self.config],
-                                     stdout=self.serve_out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("serve exited early:\n" + self.serve_log())
-            try:
-                with socket.create_connection(("127.0.0.1", self.listen_port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("serve did not listen:\n" + self.serve_log())
+        self.proc, self.serve_out = start_serve(config, self.config, self.serve_log_path,
+                                                self.listen_port)
+        return self
 
     def receiver(self, ip, name, **kw):
         r = Receiver(self, ip, name, **kw)
@@ -336,3 +321,29 @@ class LabCase:
 
     def assertNeverDelivered(self, rcpt):
         self.assertEqual([e for e in self.lab.entries(rcpt) if e["event"] == "delivered"], [])
+
+
+def start_serve(config, config_path, log_path, port):
+    """Writes `config` (JSON is YAML), checks it with check-config, starts
+    `chainmail serve` and waits until it listens on `port`. Returns the
+    process and its open log file."""
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=1)
+    check = subprocess.run([CHAINMAIL, "check-config", "-c", config_path],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, "check-config: " + check.stdout + check.stderr
+    out = open(log_path, "w")
+    proc = subprocess.Popen([CHAINMAIL, "serve", "-c", config_path],
+                            stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("serve exited early:\n" + open(log_path).read())
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, out
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise AssertionError("serve did not listen:\n" + open(log_path).read())
