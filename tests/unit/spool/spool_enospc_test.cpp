@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "spool_test_util.hpp"
@@ -49,6 +50,8 @@ TEST_CASE("a full disk fails the commit and leaves the spool usable", "[spool]")
     fs::create_directory(mnt);
     SmallTmpfs tmpfs(mnt);
     if (!tmpfs.mounted()) {
+        // CI runs as root: there a skip would hide a broken disk-full path.
+        if (std::getenv("CI")) FAIL("cannot mount a tmpfs for the ENOSPC test: " << tmpfs.error());
         WARN("SKIPPED: ENOSPC test needs to mount a tmpfs (run as root): " << tmpfs.error());
         return;
     }
