@@ -155,31 +155,31 @@ boost::asio::awaitable<std::error_code> SpoolFs::update(const QueueId& id,
     co_return co_await submit(std::move(op));
 }
 
-boost::asio::awaitable<std::error_code> SpoolFs::set_held(const QueueId& id, bool held) {
-    if (!find(id)) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+boost::asio::awaitable<std::error_code> SpoolFs::submit_change(const QueueId& id,
+                                                               records::Encoded rec,
+                                                               Change change) {
+    {
+        // Only the presence is needed: no copy of the envelope on this path.
+        std::lock_guard lock(mutex_);
+        if (!index_.find(id)) co_return std::make_error_code(std::errc::no_such_file_or_directory);
+    }
     Op op;
-    op.rec = records::encode_held(id, held);
+    op.rec = std::move(rec);
     op.id = id;
-    op.change = held;
+    op.change = std::move(change);
     co_return co_await submit(std::move(op));
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::set_held(const QueueId& id, bool held) {
+    return submit_change(id, records::encode_held(id, held), held);
 }
 
 boost::asio::awaitable<std::error_code> SpoolFs::remove(const QueueId& id) {
-    if (!find(id)) co_return std::make_error_code(std::errc::no_such_file_or_directory);
-    Op op;
-    op.rec = records::encode_remove(id);
-    op.id = id;
-    op.change = Removal{};
-    co_return co_await submit(std::move(op));
+    return submit_change(id, records::encode_remove(id), Removal{});
 }
 
 boost::asio::awaitable<std::error_code> SpoolFs::mark_delay_notice_sent(const QueueId& id) {
-    if (!find(id)) co_return std::make_error_code(std::errc::no_such_file_or_directory);
-    Op op;
-    op.rec = records::encode_notice(id);
-    op.id = id;
-    op.change = DelayNotice{};
-    co_return co_await submit(std::move(op));
+    return submit_change(id, records::encode_notice(id), DelayNotice{});
 }
 
 void SpoolFs::set_commit_listener(std::function<void(const QueueId&)> listener) {

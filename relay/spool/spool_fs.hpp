@@ -65,6 +65,9 @@ class SpoolFs final : public Spool {
             token, std::move(op));
     }
     boost::asio::awaitable<std::error_code> submit(Op op);
+    // A state record for a live message; no_such_file_or_directory otherwise.
+    boost::asio::awaitable<std::error_code> submit_change(const QueueId& id, records::Encoded rec,
+                                                          Change change);
     void enqueue(Op op);
 
     void recover();
