@@ -93,6 +93,12 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
         r = local(550, "5.7.30", "REQUIRETLS not supported by the next hop");
         co_return t;
     }
+    if (m.data.find('\0') != std::string_view::npos) {
+        // RFC 5321 §2.3.8: NUL is not text, and BINARYMIME (RFC 3030) is never
+        // used. Inbound refuses it; a message spooled before that never leaves.
+        r = local(554, "5.6.0", "the message contains NUL characters");
+        co_return t;
+    }
     bool utf8_envelope = non_ascii(m.sender);
     for (const auto& rc : m.recipients) utf8_envelope = utf8_envelope || non_ascii(rc.address);
     if (utf8_envelope && !e.smtputf8) {

@@ -55,6 +55,7 @@ DataReader::Result DataReader::feed(std::string_view in, std::string& out) {
         }
         // Middle: an ordinary byte of a line.
         if (c == '\n') return {DataStatus::BareLf, i};
+        if (c == '\0') has_nul_ = true;
         ++line_len_;
         if (c == '\r') state_ = State::Cr;
     }

@@ -1,6 +1,7 @@
 // data_reader: the DATA phase as a byte-at-a-time state machine. Undoes
 // dot-stuffing exactly (RFC 5321 §4.5.2), ends only at CRLF "." CRLF
-// (§4.1.1.4), and reports a bare CR or LF at once (SMTP smuggling).
+// (§4.1.1.4), and reports a bare CR or LF at once (SMTP smuggling). A NUL
+// byte is only noted: the session refuses the message after the final dot.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +36,7 @@ class DataReader {
 
     bool too_big() const { return too_big_; }
     bool line_too_long() const { return line_too_long_; }
+    bool has_nul() const { return has_nul_; }             // a NUL byte anywhere in the message
     std::uint64_t received() const { return received_; }  // message bytes seen
 
   private:
@@ -48,6 +50,7 @@ class DataReader {
     std::uint64_t received_ = 0;
     bool too_big_ = false;
     bool line_too_long_ = false;
+    bool has_nul_ = false;
 };
 
 }  // namespace chainmail::inbound

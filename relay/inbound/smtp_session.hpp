@@ -22,6 +22,8 @@
 
 namespace chainmail::inbound {
 
+class DataReader;
+
 // Received bytes not yet parsed. Starts small and grows only for long
 // lines or DATA, then shrinks back, so that an idle session stays small.
 class InputBuffer {
@@ -65,8 +67,7 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::asio::awaitable<bool> flush(Stream& s);
     template <class Stream>
     boost::asio::awaitable<Action> read_data(Stream& s);
-    boost::asio::awaitable<Action> finish_data(std::string message, bool too_big,
-                                               bool line_too_long);
+    boost::asio::awaitable<Action> finish_data(std::string message, const DataReader& reader);
 
     Action handle_line(std::string_view line);
     Action handle_sasl(std::string_view line);

@@ -232,22 +232,32 @@ asio::awaitable<Session::Action> Session::read_data(Stream& s) {
         break;
     }
     in_.shrink_to(kIdleBuffer);
-    co_return co_await finish_data(std::move(message), reader.too_big(), reader.line_too_long());
+    co_return co_await finish_data(std::move(message), reader);
 }
 
-asio::awaitable<Session::Action> Session::finish_data(std::string message, bool too_big,
-                                                      bool line_too_long) {
+asio::awaitable<Session::Action> Session::finish_data(std::string message,
+                                                      const DataReader& reader) {
     const auto& limits = cfg().limits;
-    if (too_big) {
+    if (reader.too_big()) {
         tx_.reset();
         reply(552, "5.3.4 Message size exceeds fixed limit");  // RFC 1870 §6.3
         co_return Action::Continue;
     }
-    if (line_too_long) {
+    if (reader.line_too_long()) {
         tx_.reset();
         // RFC 5321 §4.5.3.1.6: text lines are at most 1000 octets with CRLF.
         reply(550, "5.6.0 Message has a line longer than " +
                        std::to_string(limits.max_line_length) + " bytes");
+        co_return Action::Continue;
+    }
+    if (reader.has_nul()) {
+        // RFC 5321 §2.3.8 and RFC 5322 §2.3: NUL is not message text, and without
+        // BINARYMIME (RFC 3030, not offered) it may not be sent. Some receivers drop
+        // NULs and then read a "\r\n\0.\r\n" as an end of data: refused, so
+        // that we never carry such a message to the next hop.
+        spdlog::warn("inbound {}: NUL byte in DATA, message refused", client_ip_);
+        tx_.reset();
+        reply(550, "5.6.0 Error: message contains NUL characters");
         co_return Action::Continue;
     }
     spool::Envelope env = std::move(tx_.env);

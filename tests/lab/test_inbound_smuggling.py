@@ -49,6 +49,29 @@ class Smuggling(unittest.TestCase):
             self.assertIn("bare <LF>", lines[0])
             self.assertTrue(c.closed())
 
+    def test_nul_in_data_is_refused_after_the_final_dot(self):
+        # A receiver that drops NULs reads "\r\n\0.\r\n" as an end of data:
+        # we refuse the whole message (BINARYMIME is not offered), queue nothing,
+        # and the session goes on.
+        with Relay() as r:
+            c = r.client()
+            c.cmd("EHLO attacker.example")
+            for body in ("Subject: outer\r\n\r\nhello\r\n\x00.\r\n" + SMUGGLED[:-5],
+                         "Subject: nul\r\n\r\nab\x00cd\r\n"):
+                self.assertEqual(c.cmd("MAIL FROM:<a@gemeente.nl>")[0], 250)
+                self.assertEqual(c.cmd("RCPT TO:<b@partner.nl>")[0], 250)
+                self.assertEqual(c.cmd("DATA")[0], 354)
+                c.send(body + "\r\n.\r\n")
+                code, lines = c.reply()
+                self.assertEqual(code, 550, lines)
+                self.assertIn("5.6.0", lines[0])
+                self.assertIn("NUL", lines[0])
+            self.assertEqual(c.cmd("RSET")[0], 250)  # the session is still usable
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+            self.assertEqual(r.queue(), [])
+            self.assertEqual([e for e in r.received_events() if e["event"] == "received"], [])
+            self.assertIn("NUL byte in DATA", r.serve_log())
+
     def test_dot_stuffing_is_undone_exactly(self):
         with Relay() as r:
             c = r.client()

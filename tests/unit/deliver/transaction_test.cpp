@@ -210,3 +210,15 @@ TEST_CASE("REQUIRETLS mail is not sent to a hop that does not offer it (5.7.30)"
     CHECK(d.tx[0].result.reply.enhanced == "5.7.30");
     CHECK(peer.count("MAIL") == 0);
 }
+
+TEST_CASE("a message with a NUL byte never leaves (5.6.0)", "[transaction]") {
+    lab::Peer peer(peer_with("mx.chain.pem", "mx.key"));
+    using namespace std::string_literals;
+    const std::string data = "Subject: nul\r\n\r\nhello\r\n\0.\r\nsmuggled\r\n"s;
+    const auto d = deliver_all(shared_ctx(), options(peer.port()), {message(data)});
+    REQUIRE(d.tx.size() == 1);
+    CHECK(d.tx[0].result.failure == Failure::Local);
+    CHECK(d.tx[0].result.reply.code == 554);
+    CHECK(d.tx[0].result.reply.enhanced == "5.6.0");
+    CHECK(peer.count("MAIL") == 0);
+}

@@ -126,3 +126,27 @@ TEST_CASE("line reader: one CRLF line, bounded, bare CR and LF refused") {
     CHECK(scan_line(std::string(511, 'a') + "\r\n", 512).status == LineStatus::TooLong);
     CHECK(scan_line(std::string(100, 'a'), 512).status == LineStatus::NeedMore);
 }
+
+TEST_CASE("a NUL byte is noted wherever it is, and does not end DATA") {
+    using namespace std::string_literals;
+    for (std::size_t step : {1, 2, 100}) {
+        INFO(step);
+        // "\r\n\0.\r\n": a receiver that drops NULs would see an end of data here.
+        Fed f = feed("Subject: x\r\n\r\nbody\r\n\0.\r\nmore\r\n.\r\n"s, step);
+        CHECK(f.status == DataStatus::End);
+        DataReader r(1 << 20, 1000);
+        std::string out;
+        CHECK(r.feed("a\r\n\0.\r\nb\r\n.\r\n"s, out).status == DataStatus::End);
+        CHECK(r.has_nul());
+    }
+    for (const auto& wire : {"..\0\r\n.\r\n"s, "\0\r\n.\r\n"s, "x\0y\r\n.\r\n"s}) {
+        DataReader r(1 << 20, 1000);
+        std::string out;
+        CHECK(r.feed(wire, out).status == DataStatus::End);
+        CHECK(r.has_nul());
+    }
+    DataReader clean(1 << 20, 1000);
+    std::string out;
+    CHECK(clean.feed("no nul here\r\n.\r\n", out).status == DataStatus::End);
+    CHECK_FALSE(clean.has_nul());
+}
