@@ -17,6 +17,49 @@ bool is_cancel(std::string_view line) {
     return line == "*";
 }
 
+// RFC 2920 §3.1: EHLO, DATA, VRFY, EXPN, TURN, QUIT and NOOP change the state the
+// client must wait for, so they may only end a group; HELO likewise (no
+// PIPELINING without EHLO). QUIT ends the session anyway; bytes after STARTTLS
+// are discarded before the handshake (RFC 3207 §5, CVE-2011-0411).
+bool ends_group(Verb v) {
+    switch (v) {
+        case Verb::Ehlo:
+        case Verb::Helo:
+        case Verb::Data:
+        case Verb::Vrfy:
+        case Verb::Noop:
+            return true;
+        case Verb::Mail:
+        case Verb::Rcpt:
+        case Verb::Rset:
+        case Verb::Quit:
+        case Verb::Help:
+        case Verb::StartTls:
+        case Verb::Auth:
+        case Verb::Unknown:
+            return false;
+    }
+    return false;
+}
+
+// Client bytes for the log: printable ASCII kept, the rest as \xNN.
+std::string printable(std::string_view s, std::size_t max) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size() && i < max; ++i) {
+        auto u = static_cast<unsigned char>(s[i]);
+        if (u >= 32 && u < 127 && u != '\\') {
+            out.push_back(static_cast<char>(u));
+        } else {
+            static constexpr char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out.push_back(kHex[u >> 4]);
+            out.push_back(kHex[u & 15]);
+        }
+    }
+    if (s.size() > max) out += "...";
+    return out;
+}
+
 }  // namespace
 
 char* InputBuffer::prepare(std::size_t want, std::size_t max_cap, std::size_t& avail) {
@@ -113,9 +156,10 @@ Session::Action Session::error(int code, std::string_view text) {
     return Action::Continue;
 }
 
-Session::Action Session::handle_line(std::string_view line) {
+Session::Action Session::handle_line(std::string_view line, std::string_view pending, bool unread) {
     if (sasl_ != SaslStep::None) return handle_sasl(line);
     Command c = parse_command(line);
+    if (!check_pipelining(c, !pending.empty() || unread)) return sync_error(line, pending);
     switch (c.verb) {
         case Verb::Ehlo:
             return proceed_ehlo(c, true);
@@ -182,6 +226,25 @@ Session::Action Session::proceed_ehlo(const Command& c, bool extended) {
     out_ += "250-SMTPUTF8\r\n";
     out_ += "250 ENHANCEDSTATUSCODES\r\n";
     return Action::Continue;
+}
+
+bool Session::check_pipelining(const Command& c, bool input_follows) const {
+    if (!input_follows) return true;
+    // Before our EHLO reply the client cannot know that PIPELINING is offered.
+    if (!esmtp_) return false;
+    return !ends_group(c.verb);
+}
+
+Session::Action Session::sync_error(std::string_view line, std::string_view pending) {
+    // As Postfix >= 3.9 with smtpd_forbid_unauth_pipelining = yes: a client that
+    // does not wait for our reply (message text before 354, commands behind
+    // DATA or EHLO) is how SMTP smuggling gets bytes read in another state.
+    // Refused and disconnected; the transaction is dropped, nothing is queued.
+    spdlog::warn("inbound {}: improper command pipelining after {}: \"{}\", disconnecting",
+                 client_ip_, printable(line.substr(0, line.find(' ')), 16), printable(pending, 64));
+    tx_.reset();
+    reply(554, "5.5.0 Error: SMTP protocol synchronization");
+    return Action::Close;
 }
 
 bool Session::check_helo_seen() {

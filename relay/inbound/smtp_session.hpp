@@ -69,7 +69,8 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::asio::awaitable<Action> read_data(Stream& s);
     boost::asio::awaitable<Action> finish_data(std::string message, const DataReader& reader);
 
-    Action handle_line(std::string_view line);
+    // `pending`: bytes the client sent after this line before seeing our reply.
+    Action handle_line(std::string_view line, std::string_view pending, bool unread);
     Action handle_sasl(std::string_view line);
     Action proceed_ehlo(const Command& c, bool extended);
     Action proceed_mail(const Command& c);
@@ -77,6 +78,8 @@ class Session : public std::enable_shared_from_this<Session> {
     Action proceed_data(const Command& c);
     Action proceed_starttls(const Command& c);
     Action proceed_auth(const Command& c);
+    bool check_pipelining(const Command& c, bool input_follows) const;
+    Action sync_error(std::string_view line, std::string_view pending);
     bool check_helo_seen();
     bool check_mail_allowed();
     bool relay_allowed() const;

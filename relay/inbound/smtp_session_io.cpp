@@ -174,7 +174,13 @@ asio::awaitable<Session::Action> Session::command_loop(Stream& s) {
             case LineStatus::Complete:
                 break;
         }
-        Action a = handle_line(in_.view().substr(0, scan.length - 2));
+        // What the client sent behind this line before reading our reply: in
+        // our buffer, or still in the kernel's (plain TCP only; under TLS a
+        // record may be other than application data).
+        error_code aec;
+        const bool unread = !tls_active_ && socket_.available(aec) > 0 && !aec;
+        Action a = handle_line(in_.view().substr(0, scan.length - 2),
+                               in_.view().substr(scan.length), unread);
         in_.consume(scan.length);
         switch (a) {
             case Action::Continue:
