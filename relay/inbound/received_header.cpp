@@ -1,5 +1,7 @@
 #include "relay/inbound/received_header.hpp"
 
+#include <strings.h>
+
 #include <ctime>
 
 namespace chainmail::inbound {
@@ -49,6 +51,42 @@ std::string received_header(const ReceivedInfo& r) {
     if (!r.for_rcpt.empty()) h += "\r\n\tfor <" + r.for_rcpt + ">";
     h += "; " + rfc5322_date(r.unix_ms) + "\r\n";
     return h;
+}
+
+std::optional<std::string> find_message_id(std::string_view msg) {
+    constexpr std::string_view kName = "Message-ID:";
+    std::size_t pos = 0;
+    while (pos < msg.size()) {
+        std::size_t eol = msg.find("\r\n", pos);
+        if (eol == std::string_view::npos || eol == pos) break;  // the end of the header
+        std::string_view line = msg.substr(pos, eol - pos);
+        pos = eol + 2;
+        if (line.size() < kName.size() || strncasecmp(line.data(), kName.data(), kName.size()) != 0)
+            continue;
+        std::string v(line.substr(kName.size()));
+        // RFC 5322 §2.2.3: a folded field goes on in lines that start with WSP.
+        while (pos < msg.size() && (msg[pos] == ' ' || msg[pos] == '\t')) {
+            eol = msg.find("\r\n", pos);
+            if (eol == std::string_view::npos) eol = msg.size();
+            v += msg.substr(pos, eol - pos);
+            pos = eol + 2;
+        }
+        const auto first = v.find_first_not_of(" \t");
+        if (first == std::string::npos) return std::string();
+        v = v.substr(first, v.find_last_not_of(" \t") - first + 1);
+        if (v.size() > 998) v.resize(998);  // RFC 5322 §2.1.1
+        return v;
+    }
+    return std::nullopt;
+}
+
+std::string make_message_id(std::string_view queue_id, std::string_view hostname) {
+    std::string id = "<";
+    id += queue_id;
+    id += '@';
+    id += hostname;
+    id += '>';
+    return id;
 }
 
 }  // namespace chainmail::inbound

@@ -1,9 +1,12 @@
-// received_header: the trace header we prepend (RFC 5321 §4.4), with the
-// protocol keyword of RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA).
+// received_header: the header fields we add at acceptance: the trace header
+// we prepend (RFC 5321 §4.4, protocol keywords of RFC 3848), and a
+// Message-ID (RFC 5322 §3.6.4) for a message that arrived without one.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace chainmail::inbound {
 
@@ -23,6 +26,13 @@ struct ReceivedInfo {
 
 // The whole header, folded, ending in CRLF.
 std::string received_header(const ReceivedInfo& info);
+
+// The Message-ID field of `message`, unfolded and trimmed (at most 998 bytes);
+// empty when the field is there without a value; nullopt when there is none.
+std::optional<std::string> find_message_id(std::string_view message);
+
+// "<QUEUEID@hostname>": unique because queue ids are (RFC 5322 §3.6.4).
+std::string make_message_id(std::string_view queue_id, std::string_view hostname);
 
 // RFC 5322 §3.3 date-time in UTC: "Sun, 22 Nov 2026 12:00:00 +0000".
 std::string rfc5322_date(std::int64_t unix_ms);

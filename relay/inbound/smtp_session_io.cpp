@@ -32,23 +32,6 @@ constexpr std::size_t kDataChunk = 16 * 1024;  // read size while in DATA
 constexpr auto kWriteGrace = std::chrono::seconds(10);
 constexpr auto kTlsHandshake = std::chrono::seconds(30);
 
-// The Message-ID header of the message, for the delivery log.
-std::string find_message_id(std::string_view msg) {
-    std::size_t pos = 0;
-    while (pos < msg.size()) {
-        std::size_t eol = msg.find("\r\n", pos);
-        if (eol == std::string_view::npos || eol == pos) break;  // end of headers
-        std::string_view line = msg.substr(pos, eol - pos);
-        if (line.size() > 11 && strncasecmp(line.data(), "Message-ID:", 11) == 0) {
-            std::string_view v = line.substr(11);
-            while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-            return std::string(v.substr(0, 998));
-        }
-        pos = eol + 2;
-    }
-    return {};
-}
-
 }  // namespace
 
 void Session::start() {
@@ -274,7 +257,16 @@ asio::awaitable<Session::Action> Session::finish_data(std::string message,
     env.client_helo = helo_;
     if (tls_active_) env.client_tls = tls_version_ + " " + tls_cipher_;
     env.auth_user = auth_user_;
-    env.message_id = find_message_id(message);
+    // RFC 5322 §3.6.4: every message SHOULD have a Message-ID. As Postfix's
+    // cleanup does, one is added when missing, so that the delivery log and
+    // the reports can name the message.
+    std::string added_id;
+    if (auto found = find_message_id(message)) {
+        env.message_id = std::move(*found);
+    } else {
+        env.message_id = make_message_id(env.id, cfg().hostname);
+        added_id = "Message-ID: " + env.message_id + "\r\n";
+    }
 
     ReceivedInfo ri;
     ri.helo = helo_;
@@ -288,7 +280,9 @@ asio::awaitable<Session::Action> Session::finish_data(std::string message,
     ri.queue_id = env.id;
     if (env.recipients.size() == 1) ri.for_rcpt = env.recipients.front().address;
     ri.unix_ms = env.arrival_ms;
-    message.insert(0, received_header(ri));  // RFC 5321 §4.4: prepended, never changed
+    // RFC 5321 §4.4: Received is prepended, the rest never changed; RFC 5322
+    // §3.6 leaves the place of Message-ID free: it goes right below.
+    message.insert(0, received_header(ri) + added_id);
     env.size = message.size();
 
     std::vector<std::string> rcpts;

@@ -193,15 +193,15 @@ class NdrLab:
     # --- sending ------------------------------------------------------------
 
     def send(self, sender, rcpts, mail_options=(), subject="NDR lab", body=None,
-             message_id=None):
+             message_id=None, with_id=True):
         """One message; rcpts is a list of addresses or (address, [RCPT
-        options]). Returns its Message-ID."""
+        options]). Returns its Message-ID (None when sent without one)."""
         mid = message_id or f"<{uuid.uuid4().hex}@{SENDER_DOMAIN}>"
         pairs = [(r, []) if isinstance(r, str) else r for r in rcpts]
         to = ", ".join(a for a, _ in pairs)
         body = body or f"Body of {mid}.\r\n"
         msg = (f"From: {sender or 'system@' + SENDER_DOMAIN}\r\nTo: {to}\r\n"
-               f"Subject: {subject}\r\nMessage-ID: {mid}\r\n"
+               f"Subject: {subject}\r\n" + (f"Message-ID: {mid}\r\n" if with_id else "") +
                f"Date: {email.utils.formatdate()}\r\n\r\n{body}")
         with smtplib.SMTP("127.0.0.1", self.listen_port, timeout=10) as s:
             s.ehlo("client.gemeente.test")
@@ -212,7 +212,7 @@ class NdrLab:
                 assert code == 250, (addr, code, reply)
             code, reply = s.data(msg.encode())
             assert code == 250, (code, reply)
-        return mid
+        return mid if with_id else None
 
     def queue(self):
         """`chainmail queue list --json` (one object a line), while serve runs."""

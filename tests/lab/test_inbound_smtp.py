@@ -43,6 +43,23 @@ class InboundSmtp(unittest.TestCase):
             self.assertEqual(ev[0]["message_id"], "<t1@gemeente.nl>")
             self.assertEqual(ev[0]["rcpts"], ["b@ziekenhuis-west.nl", "c@ziekenhuis-west.nl"])
 
+    def test_a_message_without_message_id_gets_one_naming_us(self):
+        # RFC 5322 §3.6.4; the log and later reports name the message by it.
+        with Relay() as r:
+            with smtplib.SMTP("127.0.0.1", r.port, timeout=10) as s:
+                s.sendmail("a@gemeente.nl", ["b@partner.nl"],
+                           "From: a@gemeente.nl\r\nSubject: no id\r\n\r\nhello\r\n")
+                # Folded onto a second line, it is still there: none is added.
+                s.sendmail("a@gemeente.nl", ["c@partner.nl"],
+                           "Subject: folded\r\nMessage-ID:\r\n <f1@gemeente.nl>\r\n\r\nhi\r\n")
+            by_rcpt = {q["recipients"][0]["address"]: q["id"] for q in r.queue()}
+            ev = {e["rcpts"][0]: e.get("message_id") for e in r.received_events()
+                  if e["event"] == "received"}
+            qid = by_rcpt["b@partner.nl"]
+            self.assertEqual(ev["b@partner.nl"], f"<{qid}@relay.test>")
+            self.assertIn(f"Message-ID:   <{qid}@relay.test>", r.show(qid))
+            self.assertEqual(ev["c@partner.nl"], "<f1@gemeente.nl>")
+
     def test_swaks_pipelined_happy_path(self):
         with Relay() as r:
             out = subprocess.run(["swaks", "--server", f"127.0.0.1:{r.port}", "--pipeline",

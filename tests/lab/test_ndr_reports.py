@@ -167,6 +167,19 @@ class NdrReports(unittest.TestCase):
 
     # --- one report per message, only the failed ---------------------------
 
+    def test_a_message_without_message_id_is_named_by_the_one_we_added(self):
+        # RFC 5322 §3.6.4: added at acceptance; the log and the report name it.
+        lab = self.lab
+        sender, rcpt = f"no.id@{SENDER_DOMAIN}", f"no.id@{SECURE}"
+        lab.send(sender, [rcpt], subject="Zonder Message-ID", with_id=False)
+        received = lab.wait_for("the received line", lambda: next(
+            (e for e in lab.entries(event="received") if rcpt in e.get("rcpts", [])), None))
+        mid = received.get("message_id")
+        self.assertEqual(mid, f"<{received['queue_id']}@{HOSTNAME}>")
+        rec, ndr = lab.wait_report(mid, "failed")
+        self.assertEqual(ndr["In-Reply-To"], mid)
+        self.assertEqual(lab.wait_log(rcpt, "bounced")["message_id"], mid)
+
     def test_partial_failure_one_report_for_the_failed_only(self):
         lab = self.lab
         sender = f"p.partial@{SENDER_DOMAIN}"

@@ -53,3 +53,16 @@ TEST_CASE("Received: names the client, its TLS and login, our id and the date") 
     r.helo = "evil)\r\nX-Injected: 1 (";
     CHECK(received_header(r).find("\r\nX-Injected") == std::string::npos);
 }
+
+TEST_CASE("Message-ID: found in the header, folded or not; absent means nullopt") {
+    CHECK(find_message_id("Subject: x\r\nMessage-ID: <a@b.nl>\r\n\r\nbody\r\n") == "<a@b.nl>");
+    CHECK(find_message_id("message-id:<a@b.nl>  \r\n\r\n") == "<a@b.nl>");
+    // RFC 5322 §2.2.3: folded onto the next line, still one field.
+    CHECK(find_message_id("Message-ID:\r\n <long@b.nl>\r\nSubject: x\r\n\r\n") == "<long@b.nl>");
+    CHECK(find_message_id("Message-ID:\r\n\r\n") == "");  // there, but empty: not added again
+    CHECK_FALSE(find_message_id("Subject: x\r\n\r\nMessage-ID: <in@body.nl>\r\n"));
+    CHECK_FALSE(find_message_id("Subject: x\r\nX-Message-ID: <a@b.nl>\r\n\r\n"));
+    CHECK_FALSE(find_message_id(""));
+    CHECK(make_message_id("01JD0000000000000000000000", "relay.example.nl") ==
+          "<01JD0000000000000000000000@relay.example.nl>");
+}
