@@ -4,12 +4,16 @@ namespace chainmail::inbound {
 
 void DataReader::append(std::string& out, std::string_view run) {
     received_ += run.size();
-    if (too_big_ || line_too_long_) return;
+    if (too_big_) return;
+    // The size is checked even after an over-long line, so that the reply
+    // (552 for size wins over 550 for the line) does not depend on where the
+    // network cut the reads.
     if (received_ > max_size_) {
         too_big_ = true;
         std::string().swap(out);  // nothing of it will be kept: free the memory now
         return;
     }
+    if (line_too_long_) return;
     out.append(run);
 }
 

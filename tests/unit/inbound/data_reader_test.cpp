@@ -114,6 +114,27 @@ TEST_CASE("a line longer than max_line_length is noticed, DATA still ends at CRL
     CHECK(r2.line_too_long());
 }
 
+TEST_CASE("over the size and over the line length: too big, however the reads were cut") {
+    // Found by the data_reader fuzz target: read in one piece, the long line
+    // hid the size and the client got 550 5.6.0 instead of 552 5.3.4.
+    const std::string wire = "012H45pqrstuvwxyz012345678 farold 0t.\r\n.\r\n";
+    for (std::size_t step : {std::size_t{1}, std::size_t{16}, wire.size()}) {
+        INFO(step);
+        DataReader r(0, 14);
+        std::string out;
+        std::size_t pos = 0;
+        DataReader::Result res;
+        while (pos < wire.size() && res.status == DataStatus::NeedMore) {
+            res = r.feed(std::string_view(wire).substr(pos, step), out);
+            pos += res.consumed;
+        }
+        CHECK(res.status == DataStatus::End);
+        CHECK(r.too_big());
+        CHECK(r.line_too_long());
+        CHECK(out.empty());
+    }
+}
+
 TEST_CASE("line reader: one CRLF line, bounded, bare CR and LF refused") {
     CHECK(scan_line("NOOP\r\nQUIT\r\n", 512).status == LineStatus::Complete);
     CHECK(scan_line("NOOP\r\nQUIT\r\n", 512).length == 6);
