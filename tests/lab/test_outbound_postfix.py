@@ -20,8 +20,6 @@ def pf(func, *args):
                           capture_output=True, text=True, timeout=60)
 
 
-# CI runs as root: there the test must run, never skip.
-@unittest.skipUnless(os.geteuid() == 0 or os.environ.get("CI"), "Postfix's master needs root")
 class OutboundPostfix(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -99,4 +97,9 @@ class OutboundPostfix(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    # Postfix's master needs root. CI runs as root: there the test must run,
+    # never skip; elsewhere exit code 77 is a ctest skip, with the reason.
+    if os.geteuid() != 0 and not os.environ.get("CI"):
+        print("SKIPPED: Postfix's master needs root", file=sys.stderr)
+        sys.exit(77)
     unittest.main(verbosity=2)
