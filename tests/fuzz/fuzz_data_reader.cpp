@@ -21,6 +21,7 @@ struct Fed {
     std::string message;
     bool too_big = false;
     bool line_too_long = false;
+    bool has_nul = false;
     std::uint64_t received = 0;
 };
 
@@ -36,6 +37,7 @@ Fed feed(std::string_view wire, std::size_t step, std::uint64_t max, std::size_t
     }
     f.too_big = r.too_big();
     f.line_too_long = r.line_too_long();
+    f.has_nul = r.has_nul();
     f.received = r.received();
     return f;
 }
@@ -79,6 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!whole.too_big && !whole.line_too_long) FUZZ_CHECK(whole.message == cut.message);
         FUZZ_CHECK(whole.too_big == cut.too_big);
         FUZZ_CHECK(whole.line_too_long == cut.line_too_long);
+        FUZZ_CHECK(whole.has_nul == cut.has_nul);
         FUZZ_CHECK(whole.received == cut.received);
     }
 
@@ -88,6 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             FUZZ_CHECK(consumed == ".\r\n" || consumed.ends_with("\r\n.\r\n"));
             if (!whole.too_big && !whole.line_too_long) {
                 FUZZ_CHECK(unstuff(consumed) == whole.message);
+                FUZZ_CHECK(whole.has_nul == (whole.message.find('\0') != std::string::npos));
             }
             break;
         case DataStatus::NeedMore:
