@@ -79,6 +79,36 @@ enum class Disposition {
 // on_tls_failure. TempFail: next host, then defer. PermFail: bounce.
 Disposition dispose(Verdict v, OnTlsFailure on_tls_failure, bool hosts_left);
 
+// The reasons of the product's "TLS failure" (what on_tls_failure acts on).
+constexpr bool is_tls_failure(Reason r) {
+    switch (r) {
+        case Reason::StartTlsNotOffered:
+        case Reason::StartTlsRefused:
+        case Reason::HandshakeFailed:
+        case Reason::TlsVersionTooLow:
+        case Reason::CertificateChain:
+        case Reason::CertificateName:
+        case Reason::FingerprintMismatch:
+        case Reason::TlsaMismatch:
+        case Reason::NoUsableTlsa:
+        case Reason::NoDnssec:
+        case Reason::MtaStsMxMismatch:
+        case Reason::RequireTlsNotOffered:
+            return true;
+        case Reason::None:
+        case Reason::DnsTempFail:
+        case Reason::DnssecBogus:
+        case Reason::ConnectFailed:
+        case Reason::NoAddress:
+        case Reason::Unknown:
+        case Reason::NullMx:
+        case Reason::NoSuchDomain:
+        case Reason::Expired:
+            return false;
+    }
+    return false;
+}
+
 std::string_view to_string(Verdict v);
 std::string_view to_string(AuthLabel a);  // "dane-ee", ..., "plaintext"
 std::string_view to_string(Reason r);     // "starttls-not-offered", ...

@@ -257,7 +257,9 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             if (conn) co_await conn->quit();
             if (o.reason == Reason::ConnectFailed)
                 setup_.connector->host_failed(host.name, host.port, now);
-            spdlog::info("{}: {} ({})", host.name, policy::to_string(o.reason), o.detail);
+            // Grep-able by queue id beside the per-recipient line (operator_line.hpp).
+            spdlog::info("{}: host {}: {} ({})", run.env.id, host.name, policy::to_string(o.reason),
+                         o.detail);
             run.last = std::move(o);
             run.any_temp = run.any_temp || run.last.verdict == Verdict::TempFail;
             continue;

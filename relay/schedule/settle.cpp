@@ -5,6 +5,7 @@
 
 #include "policy/retry.hpp"
 #include "relay/bounce/ndr.hpp"
+#include "relay/log/operator_line.hpp"
 
 namespace chainmail::schedule {
 
@@ -60,6 +61,19 @@ bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptRes
     return n;
 }
 
+const char* report_kind(bounce::Action a) {
+    switch (a) {
+        case bounce::Action::Failed:
+            return "non-delivery";
+        case bounce::Action::Delayed:
+            return "delay";
+        case bounce::Action::Relayed:
+        case bounce::Action::Delivered:
+            return "delivery status";
+    }
+    return "delivery status";
+}
+
 // Builds one report and commits it from <> to the original sender; its queue id, or "".
 asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool::Envelope& env,
                                            std::string_view data,
@@ -90,6 +104,8 @@ asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool
         spdlog::error("{}: cannot queue the report: {}", env.id, ec.message());
         co_return "";
     }
+    // Postfix's bounce(8) line: grep for either queue id finds the other.
+    spdlog::info("{}: sender {} notification: {}", env.id, report_kind(rcpts.front().action), n.id);
     co_return n.id;
 }
 
@@ -186,21 +202,28 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
     for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
         const deliver::RcptResult& r = res.rcpts[k];
         log::DeliveryEvent e;
+        log::Status status = log::Status::Deferred;
         switch (finals[k]) {
             case Final::Delivered:
                 e.event = env.ndr ? log::Event::NdrSent : log::Event::Delivered;
+                status = log::Status::Sent;
                 break;
             case Final::Deferred:
+                e.event = log::Event::Deferred;
+                break;
             case Final::Held:
                 e.event = log::Event::Deferred;
+                status = log::Status::Held;
                 break;
             case Final::Failed:
                 e.event = log::Event::Bounced;
                 e.ndr_queue_id = failed_ndr;
+                status = log::Status::Bounced;
                 break;
             case Final::Expired:
                 e.event = log::Event::Expired;
                 e.ndr_queue_id = expired_ndr;
+                status = log::Status::Expired;
                 break;
         }
         e.ts_ms = now_ms;
@@ -220,6 +243,7 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         e.delay_s = static_cast<double>(now_ms - env.arrival_ms) / 1000.0;
         e.would_fail = r.would_fail;
         ctx.log.write(e);
+        spdlog::info("{}", log::operator_line(e, status, r.reason));
     }
 
     // Finished: every recipient delivered or failed (and reported above).
