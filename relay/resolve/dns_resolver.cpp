@@ -26,6 +26,9 @@ constexpr int kTypeAaaa = 28;
 constexpr int kTypeTlsa = 52;
 constexpr int kRcodeNxdomain = 3;
 
+// Special-use zones that go to the configured servers (see the constructor).
+constexpr const char* kResolverZones[] = {"test.", "home.arpa."};
+
 }  // namespace
 
 struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
@@ -210,6 +213,20 @@ DnsResolver::DnsResolver(asio::any_io_executor ex, const config::Dns& dns,
     if (!dns.trust_anchor_file.empty()) {
         check(ub_ctx_add_ta_file(ctx.get(), dns.trust_anchor_file.c_str()),
               "dns.trust_anchor_file " + dns.trust_anchor_file);
+    }
+    // libunbound answers some special-use names from built-in local zones
+    // before it asks anyone. A resolver library must not do that for two of
+    // them: RFC 6761 §6.2 (test.) and RFC 8375 §3 (home.arpa.) ask libraries
+    // to send such names to their configured servers, where staging and home
+    // networks serve them. The rest stay answered locally on purpose:
+    // localhost. (RFC 6761 §6.3: always loopback), invalid. (§6.4: always
+    // NXDOMAIN), onion. (RFC 7686 §2: never through DNS), and the AS112
+    // reverse zones (chainmail does no PTR lookups). local. has no built-in
+    // zone: it already goes to the configured servers (RFC 6762 Appendix G).
+    for (const char* zone : kResolverZones) {
+        check(ub_ctx_set_option(ctx.get(),
+                                "local-zone:", fmt::format("{} transparent", zone).c_str()),
+              fmt::format("libunbound: local-zone {}", zone));
     }
     // libunbound reads its settings (the anchor file among them) at the first
     // lookup. Make that a local one ("localhost." is answered from unbound's

@@ -89,8 +89,10 @@ class Receiver:
 
 
 class Lab:
-    def __init__(self, name, port=None, subnet=None):
+    def __init__(self, name, port=None, subnet=None, tld="lab"):
         self.name = name
+        self.tld = tld  # the lab's signed TLD (dnslab.sh DNSLAB_TLD)
+        self.sender_domain = SENDER_DOMAIN if tld == "lab" else f"org.secure.{tld}"
         self.dir = tempfile.mkdtemp(prefix=f"chainmail-{name}-")
         os.chmod(self.dir, 0o755)  # Postfix daemons must reach files below it
         self.port = port or free_port()  # delivery.port: every receiver listens here
@@ -104,8 +106,8 @@ class Lab:
         self.dns_dir = os.path.join(self.dir, "dns")
         self.pki = {}
         self.ca_dir = self.new_ca("pkix")  # tls.ca_file trusts only this CA
-        self.sink_ip = self.mx_domain("secure.lab", "org", [(10, "mx")])[0][1]
-        self.partner(name="origin", domains=[SENDER_DOMAIN], tls="may",
+        self.sink_ip = self.mx_domain(f"secure.{tld}", "org", [(10, "mx")])[0][1]
+        self.partner(name="origin", domains=[self.sender_domain], tls="may",
                      on_tls_failure="defer")
 
     # --- set-up before start() --------------------------------------------
@@ -165,19 +167,19 @@ class Lab:
         rec_file = os.path.join(self.dir, "records.txt")
         with open(rec_file, "w") as f:
             f.write("\n".join(self.records) + "\n")
-        env = dict(os.environ, DNSLAB_RECORDS=rec_file)
+        env = dict(os.environ, DNSLAB_RECORDS=rec_file, DNSLAB_TLD=self.tld)
         subprocess.run(["bash", os.path.join(LIB, "dnslab.sh"), "start", self.dns_dir,
                         str(os.getpid())], check=True, env=env, capture_output=True, text=True,
                        timeout=60)
         with open(os.path.join(self.dns_dir, "nameserver")) as f:
             self.nameserver = f.read().strip()
-        self.sink = self.receiver(self.sink_ip, "mx.org.secure.lab")
+        self.sink = self.receiver(self.sink_ip, f"mx.{self.sender_domain}")
         self.listen_port = free_port()
         self.spool = os.path.join(self.dir, "spool")
         self.delivery_log = os.path.join(self.dir, "delivery.jsonl")
         self.config = os.path.join(self.dir, "chainmail.yaml")
         config = {
-            "hostname": "relay.lab",
+            "hostname": f"relay.{self.tld}",
             "listen": [{"address": f"127.0.0.1:{self.listen_port}"}],
             "tls": {"ca_file": os.path.join(self.ca_dir, "ca.crt")},
             "relay_from": {"networks": ["127.0.0.0/8"]},
@@ -236,8 +238,8 @@ class Lab:
     def send(self, rcpt, sender=None, subject="outbound lab"):
         assert self.proc.poll() is None, \
             f"serve exited with {self.proc.returncode}:\n{self.serve_log()}"
-        sender = sender or f"sender@{SENDER_DOMAIN}"
-        mid = f"<{uuid.uuid4().hex}@{SENDER_DOMAIN}>"
+        sender = sender or f"sender@{self.sender_domain}"
+        mid = f"<{uuid.uuid4().hex}@{self.sender_domain}>"
         msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
                f"Message-ID: {mid}\r\n\r\nbody for {rcpt}\r\n")
         with smtplib.SMTP("127.0.0.1", self.listen_port, timeout=10) as s:
@@ -284,10 +286,11 @@ class LabCase:
     """unittest mix-in: cls.lab is built by cls.setup_lab(lab) and started once."""
 
     lab = None
+    tld = "lab"
 
     @classmethod
     def setUpClass(cls):
-        cls.lab = Lab(cls.__name__.lower())
+        cls.lab = Lab(cls.__name__.lower(), tld=cls.tld)
         try:
             cls.setup_lab(cls.lab)
             cls.lab.start()

@@ -322,3 +322,31 @@ TEST_CASE("shutting down with lookups in flight drops them cleanly", "[resolve]"
     }
     CHECK(finished == 0);
 }
+
+TEST_CASE("names under test. go to the configured servers (RFC 6761 §6.2)", "[resolve]") {
+    asio::io_context io;
+    DnsResolver res(io.get_executor(), DnsLab::get_test_tld().dns());
+    auto a = run(io, res.mx("secure.test"));
+    REQUIRE(a.status.state == DnsState::Secure);
+    CHECK(a.hosts.size() == 3);
+    auto addr = run(io, res.addresses("mx1.secure.test"));
+    CHECK(addr.status.state == DnsState::Secure);
+    CHECK(has(addr, "127.0.0.11"));
+    // A name the staging server does not have is its NXDOMAIN, validated.
+    auto nx = run(io, res.mx("nowhere.secure.test"));
+    CHECK(nx.status.state == DnsState::NotFound);
+    CHECK(nx.status.secure);
+}
+
+TEST_CASE("invalid. and onion. stay answered locally, never asked (RFC 6761 §6.4, RFC 7686 §2)",
+          "[resolve]") {
+    // A server that never answers: an answer at once can only be local.
+    SilentServer silent;
+    asio::io_context io;
+    DnsResolver res(io.get_executor(), silent.dns(), {.timeout = std::chrono::seconds(2)});
+    for (const char* name : {"mail.invalid", "abcdefghijklmnop.onion"}) {
+        auto a = run(io, res.mx(name));
+        CHECK(a.status.state == DnsState::NotFound);
+        CHECK(a.status.nxdomain);
+    }
+}

@@ -25,7 +25,12 @@ namespace chainmail::test {
 class DnsLab {
   public:
     static DnsLab& get() {
-        static DnsLab lab;
+        static DnsLab lab("lab");
+        return lab;
+    }
+    // The same hierarchy under the special-use TLD test. (RFC 6761 §6.2).
+    static DnsLab& get_test_tld() {
+        static DnsLab lab("test");
         return lab;
     }
 
@@ -43,12 +48,13 @@ class DnsLab {
     ~DnsLab() { std::system(("bash " + script() + " stop " + dir_.string()).c_str()); }
 
   private:
-    DnsLab() {
+    explicit DnsLab(const std::string& tld) {
         std::random_device rd;
         dir_ = std::filesystem::temp_directory_path() /
-               ("chainmail-dnslab-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        const std::string cmd = "bash " + script() + " start " + dir_.string() + " " +
-                                std::to_string(::getpid()) + " >/dev/null";
+               ("chainmail-dnslab-" + tld + "-" + std::to_string(::getpid()) + "-" +
+                std::to_string(rd()));
+        const std::string cmd = "DNSLAB_TLD=" + tld + " bash " + script() + " start " +
+                                dir_.string() + " " + std::to_string(::getpid()) + " >/dev/null";
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("dnslab did not start");
         std::ifstream in(dir_ / "port");
         int p = 0;
