@@ -1,5 +1,6 @@
 #include "relay/deliver/smtp_client.hpp"
 
+#include <spdlog/spdlog.h>
 #include <array>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -270,13 +271,15 @@ asio::awaitable<bool> Connection::starttls(StepResult& r) {
                        "STARTTLS refused: " + reply.str()};
         co_return false;
     }
-    // RFC 3207 §4.2 and CVE-2011-0411: nothing read in plaintext may survive
-    // into the TLS session; a server that sent more is not trusted.
+    // RFC 3207 §4.2: nothing learned in plaintext survives into TLS. Bytes
+    // that came behind the 220 (a man in the middle injecting replies, the
+    // mirror of CVE-2011-0411) are thrown away, as Postfix and Exim do; the
+    // handshake and a fresh EHLO decide everything from here on.
     if (!inbuf_.empty()) {
-        r = StepResult{
-            Failure::TlsFailed, Stage::StartTls, {}, "plaintext sent after STARTTLS reply"};
-        close();
-        co_return false;
+        facts_.discarded_after_starttls = inbuf_.size();
+        spdlog::warn("{}[{}]: discarded {} bytes sent after the 220 reply to STARTTLS", opts_.host,
+                     facts_.address.to_string(), inbuf_.size());
+        inbuf_.clear();
     }
     stream_.emplace(socket_, tls_.asio_context());
     const std::string destination =

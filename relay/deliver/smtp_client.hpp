@@ -108,6 +108,8 @@ struct SessionFacts {
     bool tls_up = false;
     bool starttls_refused = false;    // STARTTLS was answered other than 220
     bool plaintext_fallback = false;  // retry_plaintext happened
+    // Bytes the peer sent behind its 220 to STARTTLS, thrown away (RFC 3207 §4.2).
+    std::size_t discarded_after_starttls = 0;
 };
 
 struct Recipient {

@@ -17,7 +17,8 @@ class OutboundEncrypt(LabCase, unittest.TestCase):
         cls.hosts = {}
         for label, tls in (("enc-ok", "encrypt"), ("enc-plain", "encrypt"),
                            ("enc-strip", "encrypt"), ("may-plain", "may"),
-                           ("may-tls", "may")):
+                           ("may-tls", "may"), ("enc-inject", "encrypt"),
+                           ("may-inject", "may")):
             [(host, ip)] = lab.mx_domain("secure.lab", label, [(10, "mx")])
             cls.hosts[label] = (host, ip)
             lab.partner(name=label, domains=[f"{label}.secure.lab"], tls=tls,
@@ -71,6 +72,25 @@ class OutboundEncrypt(LabCase, unittest.TestCase):
 
     def test_may_uses_starttls_when_offered(self):
         recv, _, e, host = self.send("may-tls", cert=self.cert[0], key=self.cert[1])
+        self.assertDeliveredTls(e, recv, "may", "none", host)
+
+    # RFC 3207 §4.2: replies a man in the middle slips in behind the 220 to
+    # STARTTLS are thrown away; TLS, a fresh EHLO and the delivery go on.
+    INJECT = "250-evil.example\\r\\n250 AUTH LOGIN"
+
+    def test_encrypt_delivers_despite_replies_injected_after_starttls(self):
+        recv, _, e, host = self.send("enc-inject", cert=self.cert[0], key=self.cert[1],
+                                     extra=["--inject-after-starttls", self.INJECT])
+        self.assertIn("INJECT", recv.commands(), "the peer did not inject")
+        self.assertDeliveredTls(e, recv, "encrypt", "none", host)
+        ehlos = [x for x in recv.state()["events"] if x["cmd"] == "EHLO"]
+        self.assertEqual([x["tls"] for x in ehlos], [False, True], ehlos)
+        self.assertIn("discarded 34 bytes sent after the 220 reply to STARTTLS",
+                      self.lab.serve_log(tail=400))
+
+    def test_may_does_not_fall_back_to_plaintext_after_an_injection(self):
+        recv, _, e, host = self.send("may-inject", cert=self.cert[0], key=self.cert[1],
+                                     extra=["--inject-after-starttls", self.INJECT])
         self.assertDeliveredTls(e, recv, "may", "none", host)
 
 

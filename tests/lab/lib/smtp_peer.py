@@ -5,7 +5,8 @@ Binds --listen on a free port (or --port), prints the port on stdout, and
 records every command event and every message into the --record JSON file,
 with whether TLS was up at that moment. Options make it a good or a bad peer:
 STARTTLS with a given certificate, no STARTTLS, a STARTTLS-stripping
-middlebox, a maximum TLS version, PIPELINING, DSN, SIZE, refused recipients.
+middlebox, replies injected behind the 220 to STARTTLS, a maximum TLS
+version, PIPELINING, DSN, SIZE, refused recipients.
 Stops on SIGTERM, when its parent dies, or after --lifetime seconds.
 """
 import argparse
@@ -166,6 +167,14 @@ class PeerSMTP(SMTP):
             return
         await super().smtp_STARTTLS(arg)
 
+    async def push(self, status):
+        # --inject-after-starttls: more replies in the same write as the 220
+        # to STARTTLS, as a man in the middle would inject them.
+        if self._args.inject_after_starttls and status == "220 Ready to start TLS":
+            self.event_handler.event(self, "INJECT", arg=self._args.inject_after_starttls)
+            status = status + "\r\n" + self._args.inject_after_starttls.replace("\\r\\n", "\r\n")
+        await super().push(status)
+
     def connection_made(self, transport):
         if self._tls_protocol is None:  # not the re-entry after STARTTLS
             self.event_handler.rec.state["connections"] += 1
@@ -205,6 +214,9 @@ def main():
     p.add_argument("--tls-max", choices=list(VERSIONS))
     p.add_argument("--tls-min", choices=list(VERSIONS))
     p.add_argument("--strip-starttls", action="store_true")
+    p.add_argument("--inject-after-starttls", default="",
+                   help='replies sent behind "220 Ready to start TLS" in the same write; '
+                        'lines separated by a literal \\r\\n')
     p.add_argument("--no-pipelining", dest="pipelining", action="store_false")
     p.add_argument("--dsn", action="store_true")
     p.add_argument("--size", type=int, default=33554432)

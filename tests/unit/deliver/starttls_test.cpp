@@ -60,6 +60,34 @@ TEST_CASE("encrypt: a STARTTLS-stripping middlebox gets no MAIL", "[starttls]") 
     require_nothing_sent(peer);
 }
 
+TEST_CASE("replies injected behind the 220 to STARTTLS are discarded (RFC 3207 §4.2)",
+          "[starttls][injection]") {
+    // What a man in the middle would slip in: a fake reply to the EHLO that
+    // follows the handshake, offering REQUIRETLS the real server lacks.
+    auto args = peer_with("mx.chain.pem", "mx.key");
+    args.insert(args.end(), {"--inject-after-starttls", "250-evil.example\\r\\n250 REQUIRETLS"});
+    lab::Peer peer(args);
+    auto o = options(peer.port());
+    const auto starttls = GENERATE(deliver::StartTls::Required, deliver::StartTls::Opportunistic);
+    o.starttls = starttls;
+    o.retry_plaintext = true;
+    const auto d = deliver_one(shared_ctx(), o);
+    REQUIRE(d.facts.result.ok());
+    CHECK(d.facts.discarded_after_starttls ==
+          std::string("250-evil.example\r\n250 REQUIRETLS\r\n").size());
+    CHECK(d.facts.tls_up);
+    CHECK_FALSE(d.facts.plaintext_fallback);
+    // EHLO again inside TLS, and only its reply counts.
+    CHECK(peer.count("EHLO") == 2);
+    CHECK_FALSE(d.facts.extensions.requiretls);
+    CHECK(d.facts.extensions.esmtp);
+    REQUIRE(d.tx.size() == 1);
+    CHECK(d.tx[0].delivered(0));
+    const auto msgs = peer.record()["messages"];
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0]["tls"] == true);
+}
+
 TEST_CASE("may: without STARTTLS the delivery goes in plaintext", "[starttls]") {
     lab::Peer peer({});
     auto o = options(peer.port());
