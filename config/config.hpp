@@ -113,7 +113,7 @@ struct Limits {
     std::uint64_t max_message_size = 50ull * 1024 * 1024;  // sizes are binary: 1 MB = 1024 KB
     int max_recipients = 1000;
     int max_connections = 2000;
-    // Beyond PRODUCT.md's example, with Postfix-like defaults.
+    // Beyond the basic example, with Postfix-like defaults (docs/config.md).
     std::size_t max_line_length = 1000;  // RFC 5321 §4.5.3.1.6 text line incl. CRLF
     Duration command_timeout = std::chrono::minutes(5);  // RFC 5321 §4.5.3.2.7
     Duration data_timeout = std::chrono::minutes(3);     // per DATA block read

@@ -27,7 +27,7 @@ PartnerMatch match_partner(const config::Config& config, std::string_view domain
 // The domain part of an address ("a@B.nl" -> "b.nl"); the whole input if no '@'.
 std::string domain_of(std::string_view address);
 
-// RFC 8689 / PRODUCT: mail marked sensitive gets at least `authenticated`.
+// RFC 8689, docs/tls-levels.md: mail marked sensitive gets at least `authenticated`.
 // Levels that already authenticate the peer without trusting insecure DNS
 // (fingerprint, secure, dane-only, authenticated) stay; all others become
 // `authenticated`.

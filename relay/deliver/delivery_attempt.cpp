@@ -284,7 +284,7 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
     Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false};
     const std::string domain = policy::domain_of(env.recipients.at(rcpts.at(0)).address);
     const config::Partner& partner = *policy::match_partner(cfg, domain).partner;
-    // RFC 8689 / PRODUCT: mail marked sensitive gets at least `authenticated`.
+    // RFC 8689, docs/tls-levels.md: mail marked sensitive gets at least `authenticated`.
     const bool sensitive = env.requiretls || marked_sensitive(cfg.sensitive, data);
     const config::Partner effective = sensitive ? policy::sensitive_partner(partner) : partner;
     run.data = cfg.sensitive.subject_tags.empty() ? std::string(data)

@@ -218,7 +218,8 @@ Session::Action Session::proceed_ehlo(const Command& c, bool extended) {
     out_ += "250-PIPELINING\r\n";
     out_ += "250-SIZE " + std::to_string(cfg().limits.max_message_size) + "\r\n";
     if (state_->tls && listener_.starttls && !tls_active_) out_ += "250-STARTTLS\r\n";
-    // RFC 4954 §4 and PRODUCT.md: AUTH only over TLS, so passwords never go in clear.
+    // RFC 4954 §4 and docs/config.md (listen.auth): AUTH only over TLS, so passwords never go in
+    // clear.
     if (tls_active_ && listener_.auth && state_->users) out_ += "250-AUTH PLAIN LOGIN\r\n";
     if (tls_active_) out_ += "250-REQUIRETLS\r\n";  // RFC 8689 §4: only on a TLS session
     out_ += "250-8BITMIME\r\n";

@@ -56,7 +56,7 @@ const char* event_name(Event e) {
 }
 
 std::string to_json_line(const DeliveryEvent& e) {
-    // nlohmann::ordered_json keeps the order of PRODUCT.md's example.
+    // nlohmann::ordered_json keeps the order of docs/delivery-log.md.
     nlohmann::ordered_json j;
     j["ts"] = iso_time(e.ts_ms ? e.ts_ms : now_ms());
     j["event"] = event_name(e.event);

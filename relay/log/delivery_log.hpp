@@ -1,4 +1,4 @@
-// delivery_log: the delivery log of PRODUCT.md, one JSON object per line.
+// delivery_log: the delivery log (docs/delivery-log.md), one JSON object per line.
 // write() is thread-safe and appends each line with one write(2) on an
 // O_APPEND descriptor, so a reader never sees half a line from us.
 #pragma once

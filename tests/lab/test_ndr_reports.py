@@ -1,4 +1,4 @@
-"""Non-delivery reports, delay notices and DSN end to end (PRODUCT.md
+"""Non-delivery reports, delay notices and DSN end to end (README
 "Non-delivery reports"; RFC 3461, RFC 3464, RFC 6522): a real `chainmail
 serve` refuses a partner that cannot receive securely, and the report travels
 back, as a queued message from <>, to the sender's own mail server, where it

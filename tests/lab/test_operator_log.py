@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The operator's log (PRODUCT.md "Delivery log": stderr, so the journal):
+"""The operator's log (docs/delivery-log.md, "The operator's log": stderr, so the journal):
 one line per delivery attempt per recipient in Postfix's smtp(8) habit, so
 that `journalctl -u chainmail | grep QUEUEID` tells a message's story. A real
 `chainmail serve` sends to partners that accept, defer, refuse without

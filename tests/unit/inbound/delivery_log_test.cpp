@@ -1,4 +1,4 @@
-// The delivery log line format of PRODUCT.md, and appending from many threads.
+// The delivery log line format of docs/delivery-log.md, and appending from many threads.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -13,7 +13,7 @@
 
 using namespace chainmail::log;
 
-TEST_CASE("a delivered event carries every field of PRODUCT.md, in its order") {
+TEST_CASE("a delivered event carries every field of docs/delivery-log.md, in its order") {
     DeliveryEvent e;
     e.event = Event::Delivered;
     e.ts_ms = 1795348800123;
