@@ -1,6 +1,8 @@
 // config: the whole YAML schema of the product as plain, typed structs.
 // load_config() validates once and returns either a Config or every error,
-// each with FILE:LINE:COL; nothing downstream re-validates.
+// each with FILE:LINE:COL; nothing downstream re-validates. A new key is also
+// printed by `chainmail config` (relay/cli/config.cpp); a lab test checks that
+// every key of config/chainmail.example.yaml appears there.
 #pragma once
 
 #include <array>

@@ -26,6 +26,10 @@ int run(int argc, char** argv);
 
 int cmd_serve(const Common& common);
 int cmd_check_config(const Common& common);
+int cmd_config(const Common& common);
+// The effective configuration as YAML, every default filled in; keys without a
+// value are comments. load_config_text() of the result gives the same Config.
+std::string print_config(const config::Config& config);
 int cmd_policy(const Common& common, const std::vector<std::string>& domains);
 int cmd_queue_list(const Common& common, bool json);
 int cmd_queue_show(const Common& common, const std::vector<std::string>& ids);

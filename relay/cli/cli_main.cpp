@@ -69,6 +69,14 @@ int run(int argc, char** argv) {
                     "do not require the files the configuration names to exist here "
                     "(for a file meant for another machine)");
 
+    auto* config = app.add_subcommand(
+        "config",
+        "print the effective configuration, every default filled in, as YAML that "
+        "check-config accepts again");
+    add_config(config);
+    config->add_flag("--no-file-checks{false}", common.check_files,
+                     "do not require the files the configuration names to exist here");
+
     std::vector<std::string> domains;
     auto* policy = app.add_subcommand(
         "policy", "which partner and TLS level apply to each domain, and why (config only)");
@@ -138,6 +146,7 @@ int run(int argc, char** argv) {
 
     if (serve->parsed()) return cmd_serve(common);
     if (check->parsed()) return cmd_check_config(common);
+    if (config->parsed()) return cmd_config(common);
     if (policy->parsed()) return cmd_policy(common, domains);
     if (probe->parsed()) return not_yet("chainmail probe", "the MTA-STS and probe work");
     if (report->parsed()) return not_yet("chainmail report", "the reporting work");
