@@ -21,8 +21,13 @@ struct Common {
 // Loads the configuration named by `common`; prints every error as
 // FILE:LINE:COL: message to stderr and returns nullopt on failure.
 std::optional<config::Config> load(const Common& common);
+// The same, returning the errors instead of printing them (serve's reload logs them).
+config::LoadResult load_result(const Common& common);
 
 int run(int argc, char** argv);
+
+// The operator's log on stderr (the journal under systemd), never on stdout.
+void setup_operator_log();
 
 int cmd_serve(const Common& common);
 int cmd_check_config(const Common& common);

@@ -21,11 +21,14 @@ int not_yet(const std::string& what, const std::string& when) {
     return 2;
 }
 
+config::LoadResult load_result(const Common& common) {
+    return common.default_config
+               ? config::load_config_text(config::embedded_default_yaml(), "(embedded default)")
+               : config::load_config_file(common.config_path, {.check_files = common.check_files});
+}
+
 std::optional<config::Config> load(const Common& common) {
-    config::LoadResult r =
-        common.default_config
-            ? config::load_config_text(config::embedded_default_yaml(), "(embedded default)")
-            : config::load_config_file(common.config_path, {.check_files = common.check_files});
+    config::LoadResult r = load_result(common);
     if (auto* errors = std::get_if<std::vector<config::ConfigError>>(&r)) {
         for (const auto& e : *errors) fmt::print(stderr, "{}\n", e.str());
         return std::nullopt;
@@ -34,6 +37,7 @@ std::optional<config::Config> load(const Common& common) {
 }
 
 int run(int argc, char** argv) {
+    setup_operator_log();
     CLI::App app{
         "chainmail: outbound SMTP relay that enforces a TLS policy per partner\n"
         "and returns a clear non-delivery report instead of sending in the clear."};
