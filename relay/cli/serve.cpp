@@ -15,6 +15,7 @@
 #include <csignal>
 
 #include "relay/cli/cli.hpp"
+#include "relay/cli/watchdog.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/schedule/outbound.hpp"
@@ -59,7 +60,8 @@ struct SignalLoop {
     void reload() {
         sd_notify(0, "RELOADING=1");
         spdlog::info("SIGHUP: reloading the configuration");
-        if (auto cfg = load(common)) {  // load() prints each error as FILE:LINE:COL
+        auto result = load_result(common);
+        if (auto* cfg = std::get_if<config::Config>(&result)) {
             try {
                 server.reload(inbound::make_server_state(*cfg));
                 outbound.reload(*cfg);
@@ -69,6 +71,8 @@ struct SignalLoop {
                 spdlog::error("reload refused, the old configuration stays: {}", e.what());
             }
         } else {
+            for (const auto& e : std::get<std::vector<config::ConfigError>>(result))
+                spdlog::error("{}", e.str());
             spdlog::error("reload refused: the new configuration has errors; the old one stays");
         }
         delivery_log.reopen();  // also serves log rotation
@@ -139,6 +143,8 @@ int cmd_serve(const Common& common) {
 
     // Signals are caught before the first socket listens: a SIGHUP or SIGTERM
     // sent as soon as the port answers must never kill the process outright.
+    // Pings go on through the drain: io.stop() ends them with the loop.
+    Watchdog watchdog(io.get_executor());
     SignalLoop signals{io,
                        asio::signal_set(io, SIGTERM, SIGINT, SIGHUP),
                        asio::steady_timer(io),
@@ -164,6 +170,7 @@ int cmd_serve(const Common& common) {
                  fmt::join(server.endpoints(), ", "), cfg->spool, cfg->hostname, cfg->source,
                  state->tls ? "; STARTTLS offered" : "");
     sd_notify(0, "READY=1");
+    watchdog.start();
     io.run();
     spdlog::info("chainmail serve: stopped");
     return 0;
