@@ -1,14 +1,21 @@
-# Multi-stage build: compile on Debian 12, run as a non-root user with the
-# spool as a volume. The configuration is mounted at /etc/chainmail.
+# Multi-stage build on Debian 12 with the README's own commands; runs as the
+# non-root user chainmail with the spool and the delivery log as volumes.
+# Mount the configuration at /etc/chainmail (chainmail.yaml, certificates).
+#
+#   docker build -t chainmail .
+#   docker run -d --name chainmail --stop-timeout 45 -p 25:25 \
+#       -v /srv/chainmail/etc:/etc/chainmail:ro \
+#       -v chainmail-spool:/var/spool/chainmail -v chainmail-log:/var/log/chainmail chainmail
+#
+# --stop-timeout 45 (compose: stop_grace_period: 45s): on SIGTERM serve lets
+# the SMTP transactions in flight finish for up to 30 s; Docker's default of
+# 10 s would cut them off. A Dockerfile cannot set this itself.
 FROM debian:12 AS build
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      cmake g++ make pkg-config libboost-dev libssl-dev libunbound-dev libyaml-cpp-dev \
-      libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsystemd-dev \
-      libcrypt-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCHAINMAIL_TESTS=OFF \
-    && cmake --build build -j"$(nproc)" --target chainmail
+RUN .ci/deps.sh build \
+    && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCHAINMAIL_TESTS=OFF \
+    && cmake --build build -j2 --target chainmail
 
 FROM debian:12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -20,8 +27,11 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY --from=build /src/build/chainmail /usr/bin/chainmail
 COPY config/chainmail.example.yaml /usr/share/doc/chainmail/chainmail.example.yaml
 USER chainmail
-VOLUME ["/var/spool/chainmail"]
+VOLUME ["/var/spool/chainmail", "/var/log/chainmail"]
 EXPOSE 25 587
-HEALTHCHECK --interval=30s --timeout=5s CMD ["/usr/bin/chainmail", "check-config"]
+STOPSIGNAL SIGTERM
+# Asks the running server: greeting and NOOP on its first listener.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+    CMD ["/usr/bin/chainmail", "health", "--timeout", "5", "-c", "/etc/chainmail/chainmail.yaml"]
 ENTRYPOINT ["/usr/bin/chainmail"]
 CMD ["serve", "-c", "/etc/chainmail/chainmail.yaml"]

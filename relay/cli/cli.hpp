@@ -32,6 +32,8 @@ void setup_operator_log();
 int cmd_serve(const Common& common);
 int cmd_check_config(const Common& common);
 int cmd_config(const Common& common);
+// Connects to the first listener: 220 greeting, NOOP → 250. 0 alive, 1 not.
+int cmd_health(const Common& common, int timeout_seconds);
 // The effective configuration as YAML, every default filled in; keys without a
 // value are comments. load_config_text() of the result gives the same Config.
 std::string print_config(const config::Config& config);

@@ -81,6 +81,15 @@ int run(int argc, char** argv) {
     config->add_flag("--no-file-checks{false}", common.check_files,
                      "do not require the files the configuration names to exist here");
 
+    int health_timeout = 5;
+    auto* health = app.add_subcommand(
+        "health",
+        "ask the running server whether it answers: greeting and NOOP on the first listener "
+        "(exit 0 alive, 1 not); for a container HEALTHCHECK or monitoring");
+    add_config(health);
+    health->add_option("--timeout", health_timeout, "seconds to wait for each answer (default 5)")
+        ->check(CLI::Range(1, 300));
+
     std::vector<std::string> domains;
     auto* policy = app.add_subcommand(
         "policy", "which partner and TLS level apply to each domain, and why (config only)");
@@ -151,6 +160,7 @@ int run(int argc, char** argv) {
     if (serve->parsed()) return cmd_serve(common);
     if (check->parsed()) return cmd_check_config(common);
     if (config->parsed()) return cmd_config(common);
+    if (health->parsed()) return cmd_health(common, health_timeout);
     if (policy->parsed()) return cmd_policy(common, domains);
     if (probe->parsed()) return not_yet("chainmail probe", "the MTA-STS and probe work");
     if (report->parsed()) return not_yet("chainmail report", "the reporting work");
