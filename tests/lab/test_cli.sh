@@ -38,7 +38,7 @@ contains() {
 run --help
 expect 0 "chainmail --help"
 contains "$out" "outbound SMTP relay" "chainmail --help"
-for sub in serve check-config policy probe report queue log; do
+for sub in serve check-config config health policy probe report queue log; do
     contains "$out" "$sub" "chainmail --help lists $sub"
 done
 
@@ -51,6 +51,8 @@ while IFS='|' read -r cmd purpose; do
 done <<'EOF'
 serve|run the relay in the foreground
 check-config|validate the configuration
+config|print the effective configuration
+health|ask the running server whether it answers
 policy|which partner and TLS level apply
 probe|live check
 report|deliveries by TLS and authentication
