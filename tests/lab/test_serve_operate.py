@@ -99,10 +99,11 @@ with tempfile.TemporaryDirectory(prefix="lab-serve-operate.") as tmp:
     try:
         check(drain(20, "READY=1"), f"READY=1 on NOTIFY_SOCKET; got {messages}")
         # 400 ms watchdog: a ping every 200 ms from the event loop.
+        # Counted over 3 s, loosely: a loaded machine delays timers, never hastens them.
         before = messages.count("WATCHDOG=1")
-        drain(1.5)
+        drain(3)
         pings = messages.count("WATCHDOG=1") - before
-        check(4 <= pings <= 12, f"WATCHDOG=1 about every 200 ms; {pings} in 1.5 s")
+        check(4 <= pings <= 16, f"WATCHDOG=1 about every 200 ms; {pings} in 3 s")
 
         check(read_file(out_path) == "", f"nothing on stdout: {read_file(out_path)!r}")
         check(f"<6>chainmail serve: listening on 127.0.0.1:{port}" in read_file(err_path),
@@ -120,7 +121,11 @@ with tempfile.TemporaryDirectory(prefix="lab-serve-operate.") as tmp:
         check(rcpt_code(port) == 250, "after the reload 127.0.0.1 may relay")
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
             s.sendmail("a@gemeente.test", ["b@partner.test"], b"Subject: t\r\n\r\nhi\r\n")
-        time.sleep(0.3)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not (
+                os.path.exists(f"{tmp}/delivery.jsonl")
+                and '"event":"received"' in read_file(f"{tmp}/delivery.jsonl")):
+            time.sleep(0.05)
         check(os.path.exists(f"{tmp}/delivery.jsonl")
               and '"event":"received"' in read_file(f"{tmp}/delivery.jsonl"),
               "after SIGHUP the delivery log is written to a new file")
