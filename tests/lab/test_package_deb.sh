@@ -76,6 +76,12 @@ rc=0
 out=$(/usr/bin/chainmail check-config 2>&1) || rc=$?
 [ "$rc" = 1 ] && grep -q "^/etc/chainmail/chainmail.yaml:[0-9]*:[0-9]*: tls.certificate" <<<"$out" ||
     fail "check-config with file checks should name the missing certificate: $out"
+# logrotate reads the installed file without an error (the user exists now).
+command -v logrotate >/dev/null || fail "logrotate is missing (.ci/deps.sh installs it)"
+out=$(logrotate -d /etc/logrotate.d/chainmail 2>&1) || fail "logrotate -d: $out"
+if grep -q "^error" <<<"$out"; then fail "logrotate -d: $out"; fi
+grep -q "rotating pattern: /var/log/chainmail/\*.jsonl" <<<"$out" ||
+    fail "logrotate does not see the delivery log: $out"
 # Nothing was started (no systemd here, and postinst starts nothing anyway).
 if pgrep -u chainmail >/dev/null; then fail "a process runs as chainmail after dpkg -i"; fi
 
