@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 
 #include "config/config_walk.hpp"
@@ -43,6 +44,62 @@ struct Checker {
         else if (::access(name.c_str(), directory ? (R_OK | X_OK) : R_OK) != 0)
             why = "cannot read '" + name + "': " + std::strerror(errno);
         if (!why.empty()) error(path, why);
+    }
+
+    // serve creates the spool directory (and its parents) and appends to
+    // the delivery log: what it needs is a directory it can write into.
+    void writable_dir(const std::string& path, const std::string& dir, const std::string& what,
+                      bool may_create) {
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        fs::path d = dir.empty() ? fs::path(".") : fs::path(dir);
+        if (may_create) {
+            // The nearest directory that exists is the one that must be writable.
+            while (!fs::exists(d, ec) && d.has_parent_path() && d != d.parent_path())
+                d = d.parent_path();
+            if (!fs::exists(d, ec)) d = ".";  // a relative name: the working directory
+        } else if (!fs::exists(d, ec)) {
+            error(where(path), path + ": " + what + " '" + d.string() +
+                                   "' does not exist; create it, owned by the user that runs "
+                                   "chainmail");
+            return;
+        }
+        if (!fs::is_directory(d, ec)) {
+            error(where(path), path + ": '" + d.string() + "' is not a directory");
+            return;
+        }
+        if (::access(d.c_str(), W_OK | X_OK) != 0)
+            error(where(path), path + ": " + what + " '" + d.string() +
+                                   "' is not writable by uid " + std::to_string(::geteuid()) +
+                                   ": " + std::strerror(errno));
+    }
+    // A default value has no line of its own: point at the top of the file.
+    Position where(const std::string& path) const { return w.at(path); }
+
+    void directories() {
+        writable_dir("spool", c.spool, "the spool directory", true);
+        if (c.log.delivery_log.empty()) return;
+        namespace fs = std::filesystem;
+        const fs::path log(c.log.delivery_log);
+        const fs::path spool(c.spool);
+        // Under the spool (the default), serve creates the directory first.
+        const bool under_spool = log.parent_path() == spool;
+        if (under_spool && !fs::exists(spool)) return;
+        writable_dir("log.delivery_log", log.parent_path().string(),
+                     "the directory of the delivery log", false);
+        if (fs::exists(log) && ::access(log.c_str(), W_OK) != 0)
+            error(where("log.delivery_log"),
+                  "log.delivery_log: '" + log.string() + "' is not writable by uid " +
+                      std::to_string(::geteuid()) + ": " + std::strerror(errno));
+    }
+
+    // serve loads the pair with SSL_CTX_check_private_key and stops when
+    // they do not belong together; say so here, at the key.
+    void key_matches_certificate() {
+        if (c.tls.certificate.empty() || c.tls.private_key.empty()) return;
+        if (!w.has("tls.certificate") || !w.has("tls.private_key")) return;
+        if (auto why = identity_mismatch(c.tls.certificate, c.tls.private_key))
+            error(why->key, why->message);
     }
 
     void identity() {
@@ -142,8 +199,11 @@ void validate(const Config& config, const Walked& walked, const LoadOptions& opt
                 "is larger than delivery.max_concurrency (" +
                     std::to_string(config.delivery.max_concurrency) + ")");
     if (!options.check_files) return;
+    const std::size_t before = errors.size();
     k.file("tls.certificate", config.tls.certificate, false);
     k.file("tls.private_key", config.tls.private_key, false);
+    if (errors.size() == before) k.key_matches_certificate();
+    k.directories();
     k.file("tls.ca_file", config.tls.ca_file, false);
     k.file("auth.users_file", config.auth.users_file, false);
     k.file("dns.trust_anchor_file", config.dns.trust_anchor_file, false);

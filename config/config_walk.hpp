@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +23,15 @@ struct Walked {
         return it == positions.end() ? top : it->second;
     }
 };
+
+// Whether the PEM private key belongs to the first certificate of the PEM
+// chain file: nullopt when it does, else which key is at fault and why.
+struct IdentityProblem {
+    std::string key;  // "tls.certificate" or "tls.private_key"
+    std::string message;
+};
+std::optional<IdentityProblem> identity_mismatch(const std::string& certificate,
+                                                 const std::string& private_key);
 
 // Cross-field checks and file checks; appends to `errors`.
 void validate(const Config& config, const Walked& walked, const LoadOptions& options,

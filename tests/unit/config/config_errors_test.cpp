@@ -2,6 +2,7 @@
 // pointing at the key or value at fault; and all errors are reported at once.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -132,7 +133,8 @@ TEST_CASE("files the configuration names must be readable, when it names them") 
     TempDir dir;
     const std::string cert = dir.file("cert.pem"), key = dir.file("key.pem");
     const LoadOptions check{true};
-    CHECK(loads("tls:\n  certificate: " + cert + "\n  private_key: " + key + "\n", check));
+    one_error("tls:\n  certificate: " + cert + "\n  private_key: " + key + "\n", "t.yaml:2:16",
+              "holds no PEM certificate", check);
     one_error("tls:\n  certificate: " + cert + "\n  private_key: " + dir.path.string() + "/nokey\n",
               "t.yaml:3:16", "tls.private_key: cannot read '" + dir.path.string() + "/nokey'",
               check);
@@ -147,6 +149,31 @@ TEST_CASE("files the configuration names must be readable, when it names them") 
     CHECK(loads("spool: ./spool\n", check));
     // And nothing is checked when the caller turns file checks off.
     CHECK(loads("auth:\n  users_file: /nonexistent/users\n", kNoFiles));
+}
+
+TEST_CASE("the private key must belong to the certificate, as serve demands") {
+    TempDir dir;
+    const std::string certs = std::string(CHAINMAIL_SOURCE_DIR) + "/tests/lab/lib/certs.sh";
+    const std::string d = dir.path.string();
+    REQUIRE(std::system(("bash " + certs + " selfsigned " + d + " a a.test >/dev/null && bash " +
+                         certs + " selfsigned " + d + " b b.test >/dev/null")
+                            .c_str()) == 0);
+    const LoadOptions check{true};
+    CHECK(loads("tls:\n  certificate: " + d + "/a.crt\n  private_key: " + d + "/a.key\n", check));
+    one_error("tls:\n  certificate: " + d + "/a.crt\n  private_key: " + d + "/b.key\n",
+              "t.yaml:3:16", "does not belong to the certificate", check);
+    one_error("tls:\n  certificate: " + d + "/a.crt\n  private_key: " + d + "/a.crt\n",
+              "t.yaml:3:16", "holds no PEM private key", check);
+}
+
+TEST_CASE("the spool and the delivery log's directory must be writable") {
+    TempDir dir;
+    const std::string d = dir.path.string();
+    const LoadOptions check{true};
+    CHECK(loads("spool: " + d + "/new/spool\nlog:\n  delivery_log: " + d + "/d.jsonl\n", check));
+    one_error("spool: " + d + "\nlog:\n  delivery_log: " + d + "/none/d.jsonl\n", "t.yaml:3:17",
+              "none' does not exist", check);
+    one_error("spool: " + dir.file("f") + "/spool\n", "t.yaml:1:8", "is not a directory", check);
 }
 
 TEST_CASE("a YAML syntax error carries the parser's position") {
