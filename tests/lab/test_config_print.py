@@ -78,9 +78,14 @@ with tempfile.TemporaryDirectory(prefix="lab-config.") as tmp:
         check(line in r.stdout, f"the printed example has {line!r}")
 
     # 2. With the files it names present, the file checks pass as well.
-    for name in ["cert.pem", "key.pem", "users"]:
-        with open(os.path.join(tmp, name), "w") as f:
-            f.write("x\n")
+    # A real pair: the loader checks that the key belongs to the certificate.
+    certs = os.path.join(SOURCE, "tests/lab/lib/certs.sh")
+    subprocess.run(["bash", certs, "selfsigned", tmp, "relay", "relay.gemeente.test"],
+                   check=True, capture_output=True)
+    os.replace(os.path.join(tmp, "relay.crt"), os.path.join(tmp, "cert.pem"))
+    os.replace(os.path.join(tmp, "relay.key"), os.path.join(tmp, "key.pem"))
+    with open(os.path.join(tmp, "users"), "w") as f:
+        f.write("x\n")
     own = os.path.join(tmp, "own.yaml")
     with open(own, "w") as f:
         f.write(f"""hostname: relay.gemeente.test
