@@ -1,6 +1,8 @@
 // group_commit: the writer thread. Every record that is pending when the
 // previous sync ends goes into one writev and one fdatasync; the waiters are
 // completed only after that sync, so an acknowledged record is on disk.
+// Recipient-state records were already written by enqueue() at their place
+// below tail_; the writer places the others after them and syncs the lot.
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +23,9 @@ constexpr std::chrono::microseconds kMaxGather{2000};
 void SpoolFs::writer_loop() {
     std::vector<Op> batch;
     for (;;) {
+        std::uint64_t first = 0, last = 0;
+        std::error_code ec;
+        std::chrono::steady_clock::time_point start;
         {
             std::unique_lock lock(queue_mutex_);
             queue_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
@@ -34,39 +39,54 @@ void SpoolFs::writer_loop() {
             if (pending_.size() < target)
                 queue_cv_.wait_for(lock, std::min(last_sync_ / 4, kMaxGather),
                                    [&] { return stopping_ || pending_.size() >= target; });
+            lock.unlock();
+            if (broken_) ec = roll();  // takes queue_mutex_ itself
+            lock.lock();
             batch.swap(pending_);
+            // Records written early lie in [end_, tail_); the rest go after them.
+            first = tail_;
+            for (Op& op : batch) {
+                if (op.written) continue;
+                op.offset = tail_;
+                tail_ += op.rec.size();
+            }
+            last = tail_;
+            // Written under the lock, so that a record written early never
+            // lies behind a gap that a kill would leave unwritten.
+            start = std::chrono::steady_clock::now();
+            if (!ec)
+                ec = place(first, slices_of(batch));
+            else
+                cut_off();
         }
         last_batch_ = batch.size();
-        const auto start = std::chrono::steady_clock::now();
-        write_batch(batch);
+        finish_batch(batch, last, ec);
         last_sync_ = std::chrono::duration_cast<std::chrono::microseconds>(
             std::chrono::steady_clock::now() - start);
         batch.clear();
         if (end_ >= options_.segment_bytes || broken_) {
-            if (auto ec = roll())
-                spdlog::warn("spool {}: cannot start a new segment: {}", dir_, ec.message());
+            if (auto rec = roll())
+                spdlog::warn("spool {}: cannot start a new segment: {}", dir_, rec.message());
         }
         compact();
     }
 }
 
-void SpoolFs::write_batch(std::vector<Op>& batch) {
-    std::error_code ec;
-    if (broken_) ec = roll();
+std::vector<journal::Slice> SpoolFs::slices_of(const std::vector<Op>& batch) {
     std::vector<journal::Slice> slices;
-    std::vector<std::uint64_t> offsets;
     slices.reserve(batch.size() * 3);
-    offsets.reserve(batch.size());
-    std::uint64_t pos = end_;
     for (const Op& op : batch) {
-        offsets.push_back(pos);
+        if (op.written) continue;
         slices.push_back({op.rec.head.data(), op.rec.head.size()});
         slices.push_back({op.rec.body.data(), op.rec.body.size()});
         slices.push_back({op.rec.tail.data(), op.rec.tail.size()});
-        pos += op.rec.size();
     }
+    return slices;
+}
+
+void SpoolFs::finish_batch(std::vector<Op>& batch, std::uint64_t last, std::error_code ec) {
     const std::uint64_t seq = active_->seq;
-    if (!ec) ec = append(slices, pos - end_);
+    if (!ec) ec = sync(last);
     std::vector<std::error_code> results(batch.size(), ec);
     if (!ec) {
         std::lock_guard lock(mutex_);
@@ -76,7 +96,7 @@ void SpoolFs::write_batch(std::vector<Op>& batch) {
                 [&](auto& c) -> bool {
                     using C = std::decay_t<decltype(c)>;
                     if constexpr (std::is_same_v<C, Envelope>) {
-                        index_.put(std::move(c), seq, offsets[i] + op.rec.body_offset(),
+                        index_.put(std::move(c), seq, op.offset + op.rec.body_offset(),
                                    op.rec.size());
                         return true;
                     } else if constexpr (std::is_same_v<C, std::vector<RecipientUpdate>>) {
@@ -105,26 +125,37 @@ void SpoolFs::write_batch(std::vector<Op>& batch) {
     }
 }
 
-std::error_code SpoolFs::append(const std::vector<journal::Slice>& slices, std::uint64_t bytes) {
-    const int fd = active_->fd.get();
-    std::error_code ec = journal::write_all(fd, end_, slices);
-    if (!ec) {
-        ++syncs_;
-        if (::fdatasync(fd) != 0) ec = {errno, std::generic_category()};
-    }
-    if (ec) {
-        // Cut the failed write off so that later records follow good data.
-        if (::ftruncate(fd, static_cast<off_t>(end_)) != 0 || ::fdatasync(fd) != 0) {
-            broken_ = true;
-            spdlog::error("spool {}: cannot cut off a failed write: {}", dir_,
-                          std::strerror(errno));
-        }
+std::error_code SpoolFs::place(std::uint64_t offset, const std::vector<journal::Slice>& slices) {
+    std::error_code ec = journal::write_all(active_->fd.get(), offset, slices);
+    if (ec) cut_off();
+    return ec;
+}
+
+std::error_code SpoolFs::sync(std::uint64_t new_end) {
+    // Also covers the records written early, in [end_, new_end) and beyond.
+    ++syncs_;
+    if (::fdatasync(active_->fd.get()) != 0) {
+        std::error_code ec{errno, std::generic_category()};
+        std::lock_guard lock(queue_mutex_);
+        cut_off();
         return ec;
     }
-    end_ += bytes;
+    end_ = new_end;
     std::lock_guard lock(mutex_);
     active_->size = end_;
     return {};
+}
+
+void SpoolFs::cut_off() {
+    // Cut the failed write off so that later records follow good data; the
+    // records written early since are cut too and written again by the writer.
+    const int fd = active_->fd.get();
+    if (::ftruncate(fd, static_cast<off_t>(end_)) != 0 || ::fdatasync(fd) != 0) {
+        broken_ = true;
+        spdlog::error("spool {}: cannot cut off a failed write: {}", dir_, std::strerror(errno));
+    }
+    tail_ = end_;
+    for (Op& op : pending_) op.written = false;
 }
 
 std::error_code SpoolFs::roll() {
@@ -132,12 +163,19 @@ std::error_code SpoolFs::roll() {
     seg->seq = active_->seq + 1;
     if (auto ec = journal::create_segment(dir_, seg->seq, seg->fd)) return ec;
     seg->size = journal::kSegmentHeaderSize;
+    std::lock_guard qlock(queue_mutex_);
+    // Records written early into the old segment were never synced: cut them
+    // off there, and the writer writes them again into the new one.
+    if (tail_ > end_ && !broken_ && ::ftruncate(active_->fd.get(), static_cast<off_t>(end_)) != 0)
+        spdlog::warn("spool {}: cannot cut unsynced records off segment {}: {}", dir_, active_->seq,
+                     std::strerror(errno));
+    for (Op& op : pending_) op.written = false;
     {
         std::lock_guard lock(mutex_);
         segments_[seg->seq] = seg;
     }
     active_ = std::move(seg);
-    end_ = journal::kSegmentHeaderSize;
+    end_ = tail_ = journal::kSegmentHeaderSize;
     broken_ = false;
     return {};
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -56,46 +57,65 @@ std::error_code SpoolFs::copy_forward(std::uint64_t seq) {
         for (const auto& [id, e] : index_.entries())
             if (e.segs.count(seq)) ids.push_back(id);
     }
-    // Only this thread changes the index, so the snapshots stay current.
     std::size_t i = 0;
     while (i < ids.size()) {
-        std::vector<records::Encoded> recs;
-        std::vector<Envelope> envs;
+        // The message bytes never change: read them without holding a lock.
+        std::vector<std::pair<QueueId, std::string>> bodies;
         std::uint64_t bytes = 0;
         for (; i < ids.size() && bytes < kCopyBatchBytes; ++i) {
             std::shared_ptr<Segment> src;
-            std::uint64_t offset = 0;
-            Envelope env;
+            std::uint64_t offset = 0, size = 0;
             {
                 std::lock_guard lock(mutex_);
                 const Entry* e = index_.find(ids[i]);
                 if (!e) continue;
-                env = e->env;
                 offset = e->body_offset;
+                size = e->env.size;
                 src = segments_.at(e->seq);
             }
-            std::string body(env.size, '\0');
+            std::string body(size, '\0');
             if (auto ec = journal::read_exact(src->fd.get(), offset, body.data(), body.size()))
                 return ec;
-            recs.push_back(records::encode_message(env, std::move(body)));
-            bytes += recs.back().size();
-            envs.push_back(std::move(env));
+            bytes += body.size();
+            bodies.emplace_back(ids[i], std::move(body));
         }
         if (broken_) {
             if (auto ec = roll()) return ec;
         }
-        std::vector<journal::Slice> slices;
+        std::vector<records::Encoded> recs;
+        std::vector<Envelope> envs;
         std::vector<std::uint64_t> offsets;
-        std::uint64_t pos = end_;
-        for (const auto& r : recs) {
-            offsets.push_back(pos);
-            slices.push_back({r.head.data(), r.head.size()});
-            slices.push_back({r.body.data(), r.body.size()});
-            slices.push_back({r.tail.data(), r.tail.size()});
-            pos += r.size();
+        std::uint64_t first = 0, last = 0;
+        {
+            // The snapshot of each envelope and its place are taken together:
+            // a state record written early after this lands behind the copy.
+            // A message with a state record written early but not yet applied
+            // waits for a later round, as its copy would hide that record.
+            std::lock_guard qlock(queue_mutex_);
+            std::lock_guard lock(mutex_);
+            first = tail_;
+            for (auto& [id, body] : bodies) {
+                const Entry* e = index_.find(id);
+                if (!e) continue;
+                const bool in_flight = std::any_of(pending_.begin(), pending_.end(),
+                                                   [&](const Op& op) { return op.id == id; });
+                if (in_flight) continue;
+                recs.push_back(records::encode_message(e->env, std::move(body)));
+                envs.push_back(e->env);
+                offsets.push_back(tail_);
+                tail_ += recs.back().size();
+            }
+            last = tail_;
+            std::vector<journal::Slice> slices;
+            for (const auto& r : recs) {
+                slices.push_back({r.head.data(), r.head.size()});
+                slices.push_back({r.body.data(), r.body.size()});
+                slices.push_back({r.tail.data(), r.tail.size()});
+            }
+            if (auto ec = place(first, slices)) return ec;
         }
         const std::uint64_t target = active_->seq;
-        if (auto ec = append(slices, pos - end_)) return ec;
+        if (auto ec = sync(last)) return ec;
         {
             std::lock_guard lock(mutex_);
             for (std::size_t k = 0; k < recs.size(); ++k)

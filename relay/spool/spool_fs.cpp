@@ -107,6 +107,7 @@ void SpoolFs::recover() {
         segments_[1] = seg;
     }
     active_ = segments_.rbegin()->second;
+    tail_ = end_;
     spdlog::info("spool {}: {} live message(s) in {} segment(s)", dir_, index_.entries().size(),
                  segments_.size());
 }
@@ -114,9 +115,28 @@ void SpoolFs::recover() {
 void SpoolFs::enqueue(Op op) {
     {
         std::lock_guard lock(queue_mutex_);
+        // A recipient's outcome goes to the kernel now, not after the sync in
+        // progress: a process killed from here on keeps it, so only a message
+        // in flight at the kill can be delivered twice (GUARANTEE.md).
+        if (std::holds_alternative<std::vector<RecipientUpdate>>(op.change)) write_early(op);
         pending_.push_back(std::move(op));
     }
     queue_cv_.notify_one();
+}
+
+void SpoolFs::write_early(Op& op) {
+    if (broken_) return;  // the writer rolls to a new segment first
+    const records::Encoded& r = op.rec;
+    // A failure here is left to the writer thread, which writes the record
+    // again in its batch and reports what happens then.
+    if (journal::write_all(active_->fd.get(), tail_,
+                           {{r.head.data(), r.head.size()},
+                            {r.body.data(), r.body.size()},
+                            {r.tail.data(), r.tail.size()}}))
+        return;
+    op.offset = tail_;
+    op.written = true;
+    tail_ += r.size();
 }
 
 boost::asio::awaitable<std::error_code> SpoolFs::submit(Op op) {

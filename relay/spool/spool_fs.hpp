@@ -1,6 +1,8 @@
 // spool_fs: the journal spool. One writer thread owns the active segment:
 // it takes every pending record, writes them with one writev and one
-// fdatasync, applies them to the live set, then completes each waiter.
+// fdatasync, applies them to the live set, then completes each waiter. A
+// recipient-state record is written to the kernel at once by its caller
+// (a killed process loses no written page); only its fdatasync is grouped.
 #pragma once
 
 #include <atomic>
@@ -53,6 +55,8 @@ class SpoolFs final : public Spool {
         QueueId id;
         Change change;
         std::unique_ptr<Waiter> waiter;
+        std::uint64_t offset = 0;  // in the active segment, once placed
+        bool written = false;      // written early by enqueue(), not yet synced
     };
 
     template <typename Token>
@@ -69,12 +73,20 @@ class SpoolFs final : public Spool {
     boost::asio::awaitable<std::error_code> submit_change(const QueueId& id, records::Encoded rec,
                                                           Change change);
     void enqueue(Op op);
+    void write_early(Op& op);  // queue_mutex_ held
 
     void recover();
     // Writer thread (group_commit.cpp).
     void writer_loop();
-    void write_batch(std::vector<Op>& batch);
-    std::error_code append(const std::vector<journal::Slice>& slices, std::uint64_t bytes);
+    static std::vector<journal::Slice> slices_of(const std::vector<Op>& batch);
+    // Syncs, applies and completes a batch already placed and written.
+    void finish_batch(std::vector<Op>& batch, std::uint64_t last, std::error_code ec);
+    // queue_mutex_ held: writes `slices` at `offset` in the active segment.
+    std::error_code place(std::uint64_t offset, const std::vector<journal::Slice>& slices);
+    // Syncs the active segment; on success everything up to `new_end` is durable.
+    std::error_code sync(std::uint64_t new_end);
+    // queue_mutex_ held, after a failed write: back to end_, early writes redone.
+    void cut_off();
     std::error_code roll();
     // Compaction (spool_compact.cpp), on the writer thread between batches.
     void compact();
@@ -89,16 +101,18 @@ class SpoolFs final : public Spool {
     Index index_;
     std::map<std::uint64_t, std::shared_ptr<Segment>> segments_;
 
-    // Owned by the writer thread once it runs.
+    // Owned by the writer thread once it runs; active_ and broken_ change only
+    // under queue_mutex_ too, as enqueue() writes early into active_.
     std::shared_ptr<Segment> active_;
     std::uint64_t end_ = 0;  // end of the durable records in active_
     bool broken_ = false;    // active_ holds bytes that could not be cut off
     std::size_t last_batch_ = 0;
     std::chrono::microseconds last_sync_{0};  // duration of the last write and sync
 
-    std::mutex queue_mutex_;
+    std::mutex queue_mutex_;  // guards pending_, tail_ and the places in active_
     std::condition_variable queue_cv_;
     std::vector<Op> pending_;
+    std::uint64_t tail_ = 0;  // where the next record goes in active_ (>= end_)
     bool stopping_ = false;
 
     std::mutex listener_mutex_;

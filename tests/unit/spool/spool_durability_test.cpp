@@ -1,6 +1,11 @@
 // Requirements of the journal spool: what commit() acknowledged survives a
 // restart, a crash mid-write never shows a partial message, damaged records
 // are skipped, state changes survive, and finished messages free their space.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/detached.hpp>
 #include <catch2/catch.hpp>
 
 #include "relay/spool/spool_records.hpp"
@@ -253,4 +258,42 @@ TEST_CASE("a second open of a spool in use fails; scan_spool still reads it", "[
     }
     REQUIRE_NOTHROW(open_spool(tmp.path()));
     REQUIRE(scan_spool(tmp.sub("absent")).empty());
+}
+
+TEST_CASE("a recipient's outcome survives a kill right after update() was called", "[spool]") {
+    // GUARANTEE.md: the state record reaches the kernel when update() is
+    // called, not after the grouped fdatasync; a killed process loses no
+    // written page. Each round kills a process the moment its update waits.
+    TempDir tmp;
+    Envelope env = sample_envelope(1);
+    {
+        auto spool = open_spool(tmp.path());
+        REQUIRE_FALSE(wait(spool->commit(env, sample_message(1000))));
+    }
+    int lost = 0;
+    for (std::uint32_t round = 1; round <= 20; ++round) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            auto spool = open_spool(tmp.path());
+            boost::asio::io_context io;
+            RecipientUpdate u;
+            u.index = 0;
+            u.state = RcptState::Delivered;
+            u.attempts = round;
+            u.last_error = "250 2.0.0 Ok";
+            boost::asio::co_spawn(io, spool->update(env.id, {u}), boost::asio::detached);
+            io.poll();  // update() has handed its record over and waits for the sync
+            ::kill(::getpid(), SIGKILL);
+            ::_exit(3);  // not reached
+        }
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFSIGNALED(status));
+        auto spool = open_spool(tmp.path());
+        auto e = spool->find(env.id);
+        REQUIRE(e);
+        if (e->recipients[0].attempts != round) ++lost;
+    }
+    CHECK(lost == 0);
 }
