@@ -18,6 +18,7 @@
 #include "relay/cli/watchdog.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
+#include "relay/metrics/serve_metrics.hpp"
 #include "relay/schedule/outbound.hpp"
 #include "relay/spool/spool.hpp"
 
@@ -152,12 +153,17 @@ int cmd_serve(const Common& common) {
                        server,
                        *delivery_log,
                        *outbound};
+    std::unique_ptr<metrics::ServeMetrics> serve_metrics;
     try {
         server.start();
+        serve_metrics = std::make_unique<metrics::ServeMetrics>(io.get_executor(), *spool, *cfg,
+                                                                CHAINMAIL_VERSION);
     } catch (const std::exception& e) {
         fmt::print(stderr, "chainmail serve: {}\n", e.what());
         return 1;
     }
+    if (!serve_metrics->endpoint().empty())
+        spdlog::info("metrics: Prometheus text at http://{}/metrics", serve_metrics->endpoint());
     // After the listeners: delivery starts once mail can come in.
     if (common.no_delivery)
         spdlog::warn("--no-delivery: mail is accepted and queued, nothing is delivered");

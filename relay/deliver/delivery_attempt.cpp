@@ -10,6 +10,7 @@
 #include "policy/tls_decision.hpp"
 #include "relay/deliver/sensitive_mark.hpp"
 #include "relay/deliver/smtp_tls_facts.hpp"
+#include "relay/metrics/metrics.hpp"
 
 namespace chainmail::deliver {
 
@@ -222,6 +223,7 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         policy::Requirement req =
             policy::requirement_for_host(partner, route.mx, host, {}, run.env.requiretls);
         if (auto o = policy::before_connect(req)) {
+            if (policy::is_tls_failure(o->reason)) metrics::tls_failure(partner.name, o->reason);
             run.last = *o;
             run.any_temp = run.any_temp || o->verdict == Verdict::TempFail;
             continue;
@@ -255,6 +257,7 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         run.last_ip = facts.address.is_unspecified() ? "" : facts.address.to_string();
         if (o.verdict != Verdict::Deliver) {
             if (conn) co_await conn->quit();
+            if (policy::is_tls_failure(o.reason)) metrics::tls_failure(partner.name, o.reason);
             if (o.reason == Reason::ConnectFailed)
                 setup_.connector->host_failed(host.name, host.port, now);
             // Grep-able by queue id beside the per-recipient line (operator_line.hpp).

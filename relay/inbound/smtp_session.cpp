@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "relay/metrics/metrics.hpp"
+
 namespace chainmail::inbound {
 
 namespace asio = boost::asio;
@@ -101,6 +103,7 @@ Session::Session(std::shared_ptr<ServerCore> core, asio::ip::tcp::socket socket,
       timer_(socket_.get_executor()),
       listener_(std::move(listener)) {
     core_->sessions.insert(this);
+    metrics::inbound_connection_opened();
     boost::system::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
     auto addr = ep.address();
@@ -121,6 +124,7 @@ Session::Session(std::shared_ptr<ServerCore> core, asio::ip::tcp::socket socket,
 
 Session::~Session() {
     core_->sessions.erase(this);
+    metrics::inbound_connection_closed();
     if (core_->stopping && core_->sessions.empty() && core_->on_idle) {
         auto done = std::move(core_->on_idle);
         core_->on_idle = nullptr;

@@ -15,6 +15,7 @@
 #include "relay/inbound/line_reader.hpp"
 #include "relay/inbound/received_header.hpp"
 #include "relay/inbound/smtp_session.hpp"
+#include "relay/metrics/metrics.hpp"
 #include "relay/tls/server_tls.hpp"
 
 namespace chainmail::inbound {
@@ -297,6 +298,7 @@ asio::awaitable<Session::Action> Session::finish_data(std::string message,
         reply(452, "4.3.1 Insufficient system storage, try again later");
         co_return Action::Continue;
     }
+    metrics::message_accepted();
     log::DeliveryEvent ev;
     ev.event = log::Event::Received;
     ev.ts_ms = env.arrival_ms;

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "relay/metrics/metrics.hpp"
 #include "relay/tls/openssl_ptr.hpp"
 
 namespace chainmail::resolve {
@@ -181,6 +182,10 @@ DnsStatus status_of(const Query& q, std::chrono::milliseconds timeout) {
     return s;
 }
 
+void counted(metrics::DnsType type, const DnsStatus& s) {
+    metrics::dns_lookup(type, s.state, s.secure);
+}
+
 // The rdata items of an answer that has data.
 std::vector<std::span<const std::uint8_t>> rdata_of(const Query& q) {
     std::vector<std::span<const std::uint8_t>> out;
@@ -258,6 +263,7 @@ asio::awaitable<MxAnswer> DnsResolver::mx(std::string domain) {
     co_await finish(*q);
     MxAnswer a;
     a.status = status_of(*q, impl->options.timeout);
+    counted(metrics::DnsType::Mx, a.status);
     if (!a.status.ok()) co_return a;
     for (auto rd : rdata_of(*q)) {
         // A malformed record cannot come from a validating resolver; skip it.
@@ -285,6 +291,8 @@ asio::awaitable<AddrAnswer> DnsResolver::addresses(std::string host) {
     AddrAnswer a;
     a.v6 = status_of(*q6, impl->options.timeout);
     a.v4 = status_of(*q4, impl->options.timeout);
+    counted(metrics::DnsType::Aaaa, a.v6);
+    counted(metrics::DnsType::A, a.v4);
     bool has6 = false, has4 = false;
     if (a.v6.ok()) {
         for (auto rd : rdata_of(*q6)) {
@@ -316,6 +324,7 @@ asio::awaitable<TlsaAnswer> DnsResolver::tlsa(std::string host, std::uint16_t po
     auto q = start(impl, a.qname, kTypeTlsa);
     co_await finish(*q);
     a.status = status_of(*q, impl->options.timeout);
+    counted(metrics::DnsType::Tlsa, a.status);
     if (!a.status.ok()) co_return a;
     for (auto rd : rdata_of(*q)) {
         // A record too short to parse is kept as an unusable one (usage 255),

@@ -6,6 +6,7 @@
 #include "policy/retry.hpp"
 #include "relay/bounce/ndr.hpp"
 #include "relay/log/operator_line.hpp"
+#include "relay/metrics/metrics.hpp"
 
 namespace chainmail::schedule {
 
@@ -59,6 +60,22 @@ bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptRes
     n.partner = res.partner == "defaults" ? "" : res.partner;
     n.last_attempt_ms = now_ms;
     return n;
+}
+
+metrics::Outcome metric_of(log::Status s) {
+    switch (s) {
+        case log::Status::Sent:
+            return metrics::Outcome::Delivered;
+        case log::Status::Deferred:
+            return metrics::Outcome::Deferred;
+        case log::Status::Bounced:
+            return metrics::Outcome::Bounced;
+        case log::Status::Held:
+            return metrics::Outcome::Held;
+        case log::Status::Expired:
+            return metrics::Outcome::Expired;
+    }
+    return metrics::Outcome::Deferred;
 }
 
 const char* report_kind(bounce::Action a) {
@@ -244,6 +261,8 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         e.would_fail = r.would_fail;
         ctx.log.write(e);
         spdlog::info("{}", log::operator_line(e, status, r.reason));
+        metrics::settled(
+            {metric_of(status), e.tls ? e.tls->version : "", e.tls ? e.tls->auth : "", *e.delay_s});
     }
 
     // Finished: every recipient delivered or failed (and reported above).

@@ -103,6 +103,7 @@ class Lab:
         self.partners = []
         self.receivers = []
         self.proc = None
+        self.extra_config = {}  # top-level keys added to (or replacing) the lab's config
         self.dns_dir = os.path.join(self.dir, "dns")
         self.pki = {}
         self.ca_dir = self.new_ca("pkix")  # tls.ca_file trusts only this CA
@@ -194,6 +195,7 @@ class Lab:
             "defaults": {"tls": "dane", "mta_sts": False, "on_tls_failure": "defer"},
             "partners": self.partners,
         }
+        config.update(self.extra_config)
         self.serve_log_path = os.path.join(self.dir, "serve.log")
         self.proc, self.serve_out = start_serve(config, self.config, self.serve_log_path,
                                                 self.listen_port)
