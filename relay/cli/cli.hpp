@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "relay/log/log_filter.hpp"
 
 namespace chainmail::cli {
 
@@ -42,6 +43,25 @@ int cmd_queue_list(const Common& common, bool json);
 int cmd_queue_show(const Common& common, const std::vector<std::string>& ids);
 // queue show --message: the stored bytes; one id raw, several framed (see --help).
 int cmd_queue_show_message(const Common& common, const std::vector<std::string>& ids);
+
+struct LogOptions {
+    log::LogFilter filter;
+    std::string since, until;  // as given: durations or times (log_time.hpp)
+    bool json = false;
+    bool follow = false;
+    std::vector<std::string> files;  // empty: log.delivery_log and its rotated files
+};
+int cmd_log(const Common& common, const LogOptions& o);
+
+struct ReportOptions {
+    std::string since = "30d";
+    std::string until;
+    std::string partner;
+    bool json = false;
+    std::string html;                // also write the HTML page here
+    std::vector<std::string> files;  // empty: log.delivery_log and its rotated files
+};
+int cmd_report(const Common& common, const ReportOptions& o);
 
 // For subcommands that a later version fills: says so plainly, exit 2.
 int not_yet(const std::string& what, const std::string& when);

@@ -104,12 +104,22 @@ int run(int argc, char** argv) {
     add_config(probe);
     probe->add_option("TARGET", targets, "domains or addresses")->required();
 
-    std::string since = "30d", html;
+    ReportOptions ropt;
     auto* report = app.add_subcommand(
-        "report", "per partner and domain: deliveries by TLS and authentication, failures, advice");
+        "report",
+        "per partner and domain: deliveries by TLS and authentication, failures, advice, "
+        "regressions");
     add_config(report);
-    report->add_option("--since", since, "period to cover, e.g. 30d");
-    report->add_option("--html", html, "also write a self-contained HTML page");
+    report->add_option("--since", ropt.since,
+                       "period to cover: 30d, 12h, 2026-11-01 (default 30d)");
+    report->add_option("--until", ropt.until, "end of the period (default now)");
+    report->add_option("--partner", ropt.partner, "only this partner");
+    report->add_flag("--json", ropt.json, "one JSON document instead of the table");
+    report->add_option("--html", ropt.html,
+                       "also write the report as one self-contained HTML page to this file");
+    report->add_option("LOGFILE", ropt.files,
+                       "delivery log files, plain or gzip, several relays' at once (default: "
+                       "log.delivery_log and its rotated files)");
 
     auto* queue = app.add_subcommand("queue", "inspect and act on the queue");
     queue->require_subcommand(1);
@@ -141,15 +151,27 @@ int run(int argc, char** argv) {
     add_config(qdelete);
     qdelete->add_option("ID", ids, "queue ids")->required();
 
-    std::string status, partner, rcpt, log_since;
-    auto* log = app.add_subcommand("log", "read the delivery log");
+    LogOptions lopt;
+    auto* log = app.add_subcommand("log", "read the delivery log (and its rotated, gzipped files)");
     add_config(log);
-    log->add_option("--status", status, "delivered, deferred or bounced")
-        ->check(CLI::IsMember({"delivered", "deferred", "bounced"}));
-    log->add_option("--partner", partner, "partner name");
-    log->add_option("--rcpt", rcpt, "recipient address");
-    log->add_option("--since", log_since, "e.g. 2h");
-    log->add_flag("--json", json, "raw JSON lines");
+    log->add_option("--status", lopt.filter.status, "only this event")
+        ->check(CLI::IsMember(
+            {"delivered", "deferred", "bounced", "held", "expired", "received", "ndr_sent"}));
+    log->add_option("--partner", lopt.filter.partner, "partner name");
+    log->add_option("--rcpt", lopt.filter.rcpt,
+                    "recipient address, domain, or .domain for its subdomains");
+    log->add_option("--from", lopt.filter.from, "sender address or domain; <> the null sender");
+    log->add_option("--queue-id", lopt.filter.queue_id,
+                    "a message's queue id (also finds the bounce that produced that report)");
+    log->add_option("--since", lopt.since, "from: 2h, 30m, 7d, today, 2026-11-22 13:00, ...");
+    log->add_option("--until", lopt.until, "up to: the same forms");
+    log->add_flag("--json", lopt.json, "the JSON lines as they stand in the log");
+    log->add_flag("--follow,-f", lopt.follow,
+                  "keep reading new lines as they are written, across log rotation "
+                  "(from now on; with --since, first the past)");
+    log->add_option("LOGFILE", lopt.files,
+                    "log files to read, plain or gzip (default: log.delivery_log and its "
+                    "rotated files)");
 
     try {
         app.parse(argc, argv);
@@ -163,14 +185,14 @@ int run(int argc, char** argv) {
     if (health->parsed()) return cmd_health(common, health_timeout);
     if (policy->parsed()) return cmd_policy(common, domains);
     if (probe->parsed()) return not_yet("chainmail probe", "the MTA-STS and probe work");
-    if (report->parsed()) return not_yet("chainmail report", "the reporting work");
+    if (report->parsed()) return cmd_report(common, ropt);
     if (qlist->parsed()) return cmd_queue_list(common, json);
     if (qshow->parsed())
         return show_message ? cmd_queue_show_message(common, ids) : cmd_queue_show(common, ids);
     if (qretry->parsed() || qhold->parsed() || qrelease->parsed() || qdelete->parsed())
         return not_yet("chainmail queue retry|hold|release|delete",
                        "the queue control work (it must reach a running serve)");
-    if (log->parsed()) return not_yet("chainmail log", "the delivery log reader");
+    if (log->parsed()) return cmd_log(common, lopt);
     return 2;
 }
 

@@ -82,6 +82,7 @@ std::string to_json_line(const DeliveryEvent& e) {
     }
     put("dsn", e.dsn);
     put("reply", e.reply);
+    put("reason", e.reason);
     if (e.attempt) j["attempt"] = e.attempt;
     if (e.delay_s) j["delay_s"] = *e.delay_s;
     put("would_fail", e.would_fail);
@@ -104,6 +105,7 @@ DeliveryLog::~DeliveryLog() {
 }
 
 void DeliveryLog::write(const DeliveryEvent& e) {
+    if (observer_) observer_(e);
     std::string line = to_json_line(e);
     line.push_back('\n');
     std::lock_guard lock(mu_);

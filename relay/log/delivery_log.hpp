@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,8 +37,9 @@ struct DeliveryEvent {
     std::string ip;
     std::uint16_t port = 0;
     std::optional<TlsInfo> tls;
-    std::string dsn;    // "2.0.0"
-    std::string reply;  // the next hop's reply, or our reason
+    std::string dsn;     // "2.0.0"
+    std::string reply;   // the next hop's reply, or our reason in words
+    std::string reason;  // deferred / bounced: policy::Reason's name when ours ("tlsa-mismatch")
     std::uint32_t attempt = 0;
     std::optional<double> delay_s;
     std::string would_fail;    // mode: testing, the reason the level would refuse
@@ -64,12 +66,16 @@ class DeliveryLog {
 
     // Appends one line; a failed write is logged (spdlog) and not retried.
     void write(const DeliveryEvent& e);
+    // Called after each write() with the event (e.g. ProtectionWatch for the
+    // metrics counter). Set it before the first write(); it must be thread-safe.
+    void set_observer(std::function<void(const DeliveryEvent&)> f) { observer_ = std::move(f); }
     // Re-opens the path (after log rotation); keeps the old file on failure.
     void reopen();
     const std::string& path() const { return path_; }
 
   private:
     std::mutex mu_;
+    std::function<void(const DeliveryEvent&)> observer_;
     std::string path_;
     int fd_ = -1;
 };

@@ -259,6 +259,8 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         e.attempt = changes[k].attempts;
         e.delay_s = static_cast<double>(now_ms - env.arrival_ms) / 1000.0;
         e.would_fail = r.would_fail;
+        if (r.reason != policy::Reason::None && finals[k] != Final::Delivered)
+            e.reason = std::string(policy::to_string(r.reason));
         ctx.log.write(e);
         spdlog::info("{}", log::operator_line(e, status, r.reason));
         metrics::settled(

@@ -155,9 +155,14 @@ later() {
     [ -z "$out" ] || fail "$*: printed as if it worked: $out"
 }
 later probe -c "$good" school.test
-later report -c "$good"
-later log -c "$good"
 later queue hold -c "$good" 01ARZ3NDEKTSV4RRFFQ69G5FAV
+
+# --- log and report without a delivery log yet: a clear error, exit 1 -----------
+for sub in log report; do
+    run $sub -c "$good"
+    expect 1 "$sub without a delivery log"
+    contains "$err" "cannot open" "$sub without a delivery log"
+done
 
 # --- queue show --message on an id that is not queued ------------------------------
 run queue show --message -c "$good" 01ARZ3NDEKTSV4RRFFQ69G5FAV
