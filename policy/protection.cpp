@@ -29,7 +29,7 @@ std::string_view describe(Protection p) {
         case Protection::Encrypted:
             return "only encrypted";
         case Protection::Authenticated:
-            return "authenticated (PKIX, MTA-STS or fingerprint)";
+            return "authenticated by PKIX, MTA-STS or fingerprint";
         case Protection::Dane:
             return "DANE-authenticated";
     }

@@ -37,9 +37,9 @@ void table_row(std::string& out, const std::string& name, const ReportRow& r) {
     const std::uint64_t older =
         c.delivered - version(c, "TLSv1.3") - version(c, "TLSv1.2") - auth(c, AuthLabel::Plaintext);
     out += fmt::format(
-        "{:<26} {:<13} {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>6} {:>6} "
+        "{:<34} {:<13} {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>6} {:>6} "
         "{:>5} | {:>6} {:>6} {:>6} | {:<10} {:<10} {}\n",
-        name.size() > 26 ? name.substr(0, 25) + "~" : name,
+        name.size() > 34 ? name.substr(0, 33) + "~" : name,
         c.policy + (r.mode == "testing" ? "(t)" : ""), num(c.messages), num(c.recipients),
         num(c.delivered), num(auth(c, AuthLabel::DaneEe)), num(auth(c, AuthLabel::DaneTa)),
         num(auth(c, AuthLabel::MtaSts)), num(auth(c, AuthLabel::Pkix)),
@@ -80,15 +80,19 @@ std::string report_text(const Report& r) {
 
     out += "\nPer partner and destination domain (deliveries by authentication and TLS version)\n";
     out += fmt::format(
-        "{:<26} {:<13} {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>6} {:>6} "
+        "{:<34} {:<13} {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} | {:>6} {:>6} "
         "{:>5} | {:>6} {:>6} {:>6} | {:<10} {:<10} {}\n",
         "partner / domain", "level", "msgs", "rcpts", "deliv", "dane-ee", "dane-ta", "mtasts",
         "pkix", "finger", "encr", "plain", "tls1.3", "tls1.2", "older", "defer", "bounce", "wfail",
         "first", "last", "safe level");
     for (const ReportGroup& g : r.groups) {
+        if (g.domains.size() == 1) {
+            table_row(out, g.total.row.partner + "/" + g.domains.front().row.domain,
+                      g.domains.front());
+            continue;
+        }
         table_row(out, g.total.row.partner, g.total);
-        if (g.domains.size() > 1 || g.domains.front().row.domain != g.total.row.partner)
-            for (const ReportRow& d : g.domains) table_row(out, "  " + d.row.domain, d);
+        for (const ReportRow& d : g.domains) table_row(out, "  " + d.row.domain, d);
     }
     out +=
         "(t): mode testing, delivered as under may; wfail: deliveries its level would have "
