@@ -94,6 +94,9 @@ struct Nameserver {
 struct Dns {
     std::vector<Nameserver> nameservers;  // empty: /etc/resolv.conf
     std::string trust_anchor_file = "/usr/share/dns/root.key";
+    // A signed zone whose DNSKEY set must validate at start-up and reload
+    // (the DNSSEC self-check); "." is the root.
+    std::string dnssec_check_name = ".";
 };
 
 struct Delivery {

@@ -184,7 +184,7 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
                        c.log.level);
             if (auto* x = find(fs, "delivery_log")) str(*x, c.log.delivery_log);
         } else if (k == "dns") {
-            auto fs = fields(v, {"nameservers", "trust_anchor_file"});
+            auto fs = fields(v, {"nameservers", "trust_anchor_file", "dnssec_check_name"});
             if (auto* x = find(fs, "nameservers")) {
                 for (const auto& e : items(*x)) {
                     if (!str(e, s)) continue;
@@ -207,6 +207,15 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
                 }
             }
             if (auto* x = find(fs, "trust_anchor_file")) str(*x, c.dns.trust_anchor_file);
+            if (auto* x = find(fs, "dnssec_check_name"); x && str(*x, s)) {
+                if (!s.empty() && s != "." && s.back() == '.') s.pop_back();
+                if (s == ".")
+                    c.dns.dnssec_check_name = s;
+                else if (auto d = parse_domain(s, false))
+                    c.dns.dnssec_check_name = *d;
+                else
+                    error(*x, "bad zone name '" + s + "': expected \".\" or a domain");
+            }
         } else if (k == "delivery") {
             auto fs = fields(
                 v, {"port", "connect_timeout", "concurrency_per_destination", "max_concurrency"});

@@ -17,6 +17,7 @@ struct Common {
     bool default_config = false;  // --default-config: the embedded configuration
     bool check_files = true;      // check-config --no-file-checks: for a file meant elsewhere
     bool no_delivery = false;     // serve --no-delivery: accept and queue, deliver nothing
+    bool online = false;          // check-config --online: also the DNSSEC self-check
 };
 
 // Loads the configuration named by `common`; prints every error as

@@ -72,6 +72,9 @@ int run(int argc, char** argv) {
     check->add_flag("--no-file-checks{false}", common.check_files,
                     "do not require the files the configuration names to exist here "
                     "(for a file meant for another machine)");
+    check->add_flag("--online", common.online,
+                    "also validate dns.dnssec_check_name through the configured resolver "
+                    "(the DNSSEC self-check serve runs at start-up); exit 1 when it fails");
 
     auto* config = app.add_subcommand(
         "config",

@@ -168,6 +168,7 @@ std::string print_config(const config::Config& c) {
         ns.push_back(n.port == 53 ? n.ip : fmt::format("{}@{}", n.ip, n.port));
     p.value(2, "nameservers", flow_list(ns), ns.empty() ? "empty: /etc/resolv.conf" : "");
     p.value(2, "trust_anchor_file", scalar(c.dns.trust_anchor_file));
+    p.value(2, "dnssec_check_name", scalar(c.dns.dnssec_check_name));
 
     p.section("delivery");
     p.value(2, "port", std::to_string(c.delivery.port));

@@ -8,6 +8,8 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,6 +21,7 @@
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/metrics/serve_metrics.hpp"
+#include "relay/resolve/dnssec_selfcheck.hpp"
 #include "relay/schedule/outbound.hpp"
 #include "relay/spool/spool.hpp"
 
@@ -27,6 +30,27 @@ namespace chainmail::cli {
 namespace {
 
 namespace asio = boost::asio;
+
+// The DNSSEC self-check, in the background: a slow resolver must not hold
+// up the listeners. Its result is logged and published for metrics and probe.
+asio::awaitable<void> dnssec_selfcheck_task(asio::any_io_executor ex, config::Dns dns) {
+    resolve::DnssecSelfCheck result;
+    try {
+        resolve::DnsResolver resolver(ex, dns);
+        result = co_await resolve::dnssec_selfcheck(resolver, dns);
+    } catch (const std::exception& e) {
+        result.state = resolve::DnssecSelfCheck::State::Failed;
+        result.name = dns.dnssec_check_name;
+        result.reason = e.what();
+        result.checked_at = std::chrono::system_clock::now();
+    }
+    resolve::publish(result);
+    resolve::log_selfcheck(result);
+}
+
+void start_dnssec_selfcheck(asio::io_context& io, const config::Dns& dns) {
+    asio::co_spawn(io, dnssec_selfcheck_task(io.get_executor(), dns), asio::detached);
+}
 
 constexpr auto kShutdownGrace = std::chrono::seconds(30);
 
@@ -68,6 +92,7 @@ struct SignalLoop {
                 outbound.reload(*cfg);
                 set_log_level(cfg->log.level);
                 spdlog::info("configuration reloaded from {}", cfg->source);
+                start_dnssec_selfcheck(io, cfg->dns);
             } catch (const std::exception& e) {
                 spdlog::error("reload refused, the old configuration stays: {}", e.what());
             }
@@ -176,6 +201,7 @@ int cmd_serve(const Common& common) {
                  fmt::join(server.endpoints(), ", "), cfg->spool, cfg->hostname, cfg->source,
                  state->tls ? "; STARTTLS offered" : "");
     sd_notify(0, "READY=1");
+    start_dnssec_selfcheck(io, cfg->dns);
     watchdog.start();
     io.run();
     spdlog::info("chainmail serve: stopped");

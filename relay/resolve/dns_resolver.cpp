@@ -24,6 +24,7 @@ constexpr int kClassIn = 1;
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
 constexpr int kTypeAaaa = 28;
+constexpr int kTypeDnskey = 48;
 constexpr int kTypeTlsa = 52;
 constexpr int kRcodeNxdomain = 3;
 
@@ -333,6 +334,13 @@ asio::awaitable<TlsaAnswer> DnsResolver::tlsa(std::string host, std::uint16_t po
         a.records.push_back(r ? std::move(*r) : TlsaRecord{255, 255, 255, {}});
     }
     co_return a;
+}
+
+asio::awaitable<DnsStatus> DnsResolver::dnskey(std::string zone) {
+    const auto impl = impl_;
+    auto q = start(impl, std::move(zone), kTypeDnskey);
+    co_await finish(*q);
+    co_return status_of(*q, impl->options.timeout);
 }
 
 }  // namespace chainmail::resolve

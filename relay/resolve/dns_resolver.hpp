@@ -47,6 +47,8 @@ class DnsResolver {
     boost::asio::awaitable<AddrAnswer> addresses(std::string host);
     // TLSA at _PORT._tcp.HOST (RFC 7672 §2.2; see to_tlsa_facts for the base name).
     boost::asio::awaitable<TlsaAnswer> tlsa(std::string host, std::uint16_t port);
+    // The DNSKEY set of a zone apex: only its DNSSEC state (the self-check).
+    boost::asio::awaitable<DnsStatus> dnskey(std::string zone);
 
     struct Impl;
 
