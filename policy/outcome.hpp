@@ -48,6 +48,8 @@ enum class Reason {
     NoSuchDomain,
     // queue lifetime
     Expired,
+    // the operator gave up on the message (`chainmail queue bounce`)
+    Cancelled,
 };
 
 struct Outcome {
