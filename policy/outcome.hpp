@@ -106,6 +106,7 @@ constexpr bool is_tls_failure(Reason r) {
         case Reason::NullMx:
         case Reason::NoSuchDomain:
         case Reason::Expired:
+        case Reason::Cancelled:
             return false;
     }
     return false;

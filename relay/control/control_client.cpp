@@ -72,6 +72,7 @@ std::variant<Reply, ClientError> call(const std::string& path, const Request& re
     for (std::size_t off = 0; off < line.size();) {
         const ssize_t n = ::send(fd.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) break;  // its refusal may wait
         if (n < 0)
             return error(Kind::Broken,
                          fmt::format("control socket {}: sending: {}", path, std::strerror(errno)));

@@ -139,10 +139,13 @@ struct ControlServer::State : std::enable_shared_from_this<State> {
                 "control socket: refused uid {} (pid {}): only uid {} and root may "
                 "control this serve",
                 cred.uid, cred.pid, ::geteuid());
-            co_await reply(sock, Reply{{},
-                                       fmt::format("permission denied: uid {} may not control "
-                                                   "this chainmail serve (only uid {} and root)",
-                                                   cred.uid, ::geteuid())});
+            // Named, not a temporary: g++ 12 destroys a temporary argument of a
+            // co_await call twice.
+            const Reply refused{{},
+                                fmt::format("permission denied: uid {} may not control "
+                                            "this chainmail serve (only uid {} and root)",
+                                            cred.uid, ::geteuid())};
+            co_await reply(sock, refused);
             co_return;
         }
         asio::steady_timer deadline(ex);
@@ -163,7 +166,8 @@ struct ControlServer::State : std::enable_shared_from_this<State> {
         }
         auto req = decode_request(std::string_view(buf).substr(0, n - 1));
         if (auto* bad = std::get_if<std::string>(&req)) {
-            co_await reply(sock, Reply{{}, "bad request: " + *bad});
+            const Reply refused{{}, "bad request: " + *bad};
+            co_await reply(sock, refused);
             co_return;
         }
         const Request& r = std::get<Request>(req);
