@@ -28,7 +28,7 @@ NOBODY = 65534
 class QueueControl(LabCase, unittest.TestCase):
     @classmethod
     def setup_lab(cls, lab):
-        lab.overrides["queue"] = {"retry_schedule": ["1h"], "max_lifetime": "1d",
+        lab.extra_config["queue"] = {"retry_schedule": ["1h"], "max_lifetime": "1d",
                                   "delay_warning_after": "0"}
         cls.ip = {}
         for name in ("later", "gone", "slow", "locked"):
