@@ -22,8 +22,8 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       libssl3 libunbound8 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsystemd0 libcrypt1 zlib1g \
       ca-certificates dns-root-data && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/spool/chainmail --shell /usr/sbin/nologin chainmail \
-    && mkdir -p /var/spool/chainmail /var/log/chainmail /etc/chainmail \
-    && chown chainmail:chainmail /var/spool/chainmail /var/log/chainmail
+    && mkdir -p /var/spool/chainmail /var/log/chainmail /etc/chainmail /run/chainmail \
+    && chown chainmail:chainmail /var/spool/chainmail /var/log/chainmail /run/chainmail
 COPY --from=build /src/build/chainmail /usr/bin/chainmail
 COPY config/chainmail.example.yaml /usr/share/doc/chainmail/chainmail.example.yaml
 USER chainmail

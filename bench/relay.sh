@@ -252,6 +252,7 @@ listen:
 relay_from:
   networks: ["127.0.0.0/8"]
 spool: $CM_DIR/spool
+control_socket: $CM_DIR/spool/control
 log:
   level: warning
   delivery_log: $CM_DIR/delivery.jsonl

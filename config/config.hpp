@@ -166,6 +166,8 @@ struct Config {
     RelayFrom relay_from;
     Auth auth;
     std::string spool = "/var/spool/chainmail";
+    // `chainmail queue` commands reach the running serve here (owner-only).
+    std::string control_socket = "/run/chainmail/control";
     Log log;
     Dns dns;
     Delivery delivery;
@@ -199,7 +201,7 @@ LoadResult load_config_text(const std::string& text, const std::string& name,
                             const LoadOptions& options);
 
 // The embedded default: 127.0.0.1:2525, relay from loopback only, spool
-// ./spool under the working directory, defaults tls: dane with
+// ./spool under the working directory (the control socket in it), defaults tls: dane with
 // on_tls_failure: defer, no certificate (so no STARTTLS inbound); the
 // hostname is the machine's name. A first run works with no file at all.
 const std::string& embedded_default_yaml();

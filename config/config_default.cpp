@@ -18,6 +18,7 @@ relay_from:
   networks: ["127.0.0.0/8", "::1/128"]
   authenticated: false
 spool: ./spool
+control_socket: ./spool/control
 log:
   level: info
   delivery_log: ./spool/delivery.jsonl

@@ -175,6 +175,16 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
                 else
                     c.spool = s;
             }
+        } else if (k == "control_socket") {
+            if (str(v, s)) {
+                // sockaddr_un::sun_path holds 108 bytes including the final NUL.
+                if (s.empty())
+                    error(v, "may not be empty");
+                else if (s.size() > 107)
+                    error(v, "too long for a Unix socket path (at most 107 bytes)");
+                else
+                    c.control_socket = s;
+            }
         } else if (k == "log") {
             auto fs = fields(v, {"level", "delivery_log"});
             if (auto* x = find(fs, "level"))
@@ -343,9 +353,9 @@ Config Walker::walk(const YAML::Node& root) {
         return c;
     }
     Field top_field{"", root, root};
-    auto top = fields(top_field, {"hostname", "listen", "tls", "relay_from", "auth", "spool", "log",
-                                  "dns", "delivery", "queue", "limits", "metrics", "ndr",
-                                  "defaults", "partners", "sensitive"});
+    auto top = fields(top_field, {"hostname", "listen", "tls", "relay_from", "auth", "spool",
+                                  "control_socket", "log", "dns", "delivery", "queue", "limits",
+                                  "metrics", "ndr", "defaults", "partners", "sensitive"});
     simple_sections(top, c);
     policy_sections(top, c);
     if (!find(top, "hostname")) c.hostname = machine_hostname();

@@ -34,7 +34,8 @@ std::string_view status_tail(Reason r) {
         case Reason::NoSuchDomain:
             return "1.2";  // X.1.2: bad destination system address
         case Reason::Expired:
-            return "4.7";  // X.4.7: delivery time expired
+            return "4.7";        // X.4.7: delivery time expired
+        case Reason::Cancelled:  // RFC 3463 §3.1: no subject code fits an operator's decision
         case Reason::None:
         case Reason::Unknown:
             return "0.0";
@@ -155,6 +156,8 @@ std::string_view to_string(Reason r) {
             return "no-such-domain";
         case Reason::Expired:
             return "expired";
+        case Reason::Cancelled:
+            return "cancelled";
     }
     return "?";
 }

@@ -48,6 +48,8 @@ enum class Reason {
     NoSuchDomain,
     // queue lifetime
     Expired,
+    // the operator gave up on the message (`chainmail queue bounce`)
+    Cancelled,
 };
 
 struct Outcome {
@@ -104,6 +106,7 @@ constexpr bool is_tls_failure(Reason r) {
         case Reason::NullMx:
         case Reason::NoSuchDomain:
         case Reason::Expired:
+        case Reason::Cancelled:
             return false;
     }
     return false;

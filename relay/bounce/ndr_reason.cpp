@@ -91,6 +91,8 @@ std::string_view template_for(Reason reason, Action action, std::string_view rep
             return "no_such_domain";
         case Reason::Expired:
             return action == Action::Delayed ? "delayed" : "expired";
+        case Reason::Cancelled:
+            return "cancelled";
         case Reason::DnsTempFail:
         case Reason::ConnectFailed:
         case Reason::NoAddress:
@@ -128,6 +130,7 @@ bool is_tls_reason(Reason reason) {
         case Reason::NullMx:
         case Reason::NoSuchDomain:
         case Reason::Expired:
+        case Reason::Cancelled:
             return false;
     }
     return false;

@@ -32,6 +32,7 @@ inline constexpr std::string_view kReasonTemplates[] = {
     "dnssec_bogus",
     "null_mx",
     "no_such_domain",
+    "cancelled",
     "peer_rejected",
     "temp_fail",
     "expired",

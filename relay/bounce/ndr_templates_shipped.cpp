@@ -6,6 +6,30 @@ namespace chainmail::bounce {
 
 namespace {
 constexpr ShippedTemplate kShipped[] = {
+    {"cancelled.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
+
+The mail administrator of your organisation removed it from the queue before it could be delivered, and returned it to you with this report. The recipient has not received it.
+
+What can you do? If you do not know why this happened, ask your IT department; they can tell you more. Send the message again only when they say it can go.
+[ICT]
+- Recipient: {recipient}
+- Required level: {level}
+- Problem: an administrator ran `chainmail queue bounce` for this message on {hostname}.
+- Details: {detail}
+- Status: {status}
+)ndr"},
+    {"cancelled.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
+
+De mailbeheerder van uw organisatie heeft het uit de wachtrij gehaald voordat het kon worden afgeleverd, en het met dit bericht aan u teruggestuurd. De ontvanger heeft het niet ontvangen.
+
+Wat kunt u doen? Weet u niet waarom dit is gebeurd, vraag het dan aan uw ICT-afdeling; zij kunnen u meer vertellen. Verstuur het bericht pas opnieuw als zij zeggen dat het kan.
+[ICT]
+- Ontvanger: {recipient}
+- Vereist niveau: {level}
+- Probleem: een beheerder heeft `chainmail queue bounce` voor dit bericht uitgevoerd op {hostname}.
+- Details: {detail}
+- Status: {status}
+)ndr"},
     {"cert_name_mismatch.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
 
 The receiving mail server shows a certificate in a different name than expected for {partner}. It is therefore not certain that this is the right server, so the message was not sent. Nothing of your message was sent unprotected.

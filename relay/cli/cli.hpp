@@ -44,6 +44,10 @@ int cmd_queue_list(const Common& common, bool json);
 int cmd_queue_show(const Common& common, const std::vector<std::string>& ids);
 // queue show --message: the stored bytes; one id raw, several framed (see --help).
 int cmd_queue_show_message(const Common& common, const std::vector<std::string>& ids);
+// queue retry|hold|release|delete|bounce: through the running serve's control
+// socket; 1 when serve is not running or an id was not acted on.
+int cmd_queue_act(const Common& common, const std::string& action,
+                  const std::vector<std::string>& ids, bool all);
 
 struct LogOptions {
     log::LogFilter filter;

@@ -140,26 +140,49 @@ int run(int argc, char** argv) {
                     "print the message bytes as queued (Received: header included) instead of "
                     "the envelope. One ID: exactly those bytes. Several: each as a line "
                     "'Message: ID SIZE', then exactly SIZE bytes, then a newline");
-    auto* qretry = queue->add_subcommand("retry", "retry now");
+    // The commands that change the queue go through the running serve.
+    const std::string via_serve =
+        "\nAsks the running chainmail serve through its control socket (control_socket); "
+        "exits 1 when serve is not running.";
+    auto* qretry = queue->add_subcommand(
+        "retry", "retry now: deferred recipients of these messages are attempted at once" +
+                     via_serve + " Held messages stay held (use release).");
     add_config(qretry);
-    qretry->add_option("ID", ids, "queue ids");
-    qretry->add_flag("--all", all, "every deferred message");
-    auto* qhold = queue->add_subcommand("hold", "hold messages until released");
+    auto* retry_ids = qretry->add_option("ID", ids, "queue ids");
+    auto* retry_all = qretry->add_flag("--all", all, "every message waiting for a later retry");
+    retry_ids->excludes(retry_all);
+    auto* qhold = queue->add_subcommand(
+        "hold",
+        "hold messages until released: no attempt starts, one in flight stops before "
+        "MAIL FROM or the final dot" +
+            via_serve);
     add_config(qhold);
     qhold->add_option("ID", ids, "queue ids")->required();
-    auto* qrelease = queue->add_subcommand("release", "release held messages");
+    auto* qrelease = queue->add_subcommand(
+        "release", "release held messages: they are attempted at once" + via_serve);
     add_config(qrelease);
     qrelease->add_option("ID", ids, "queue ids")->required();
-    auto* qdelete = queue->add_subcommand("delete", "delete messages without a report");
+    auto* qdelete = queue->add_subcommand(
+        "delete",
+        "delete messages without a report to the sender; never delivered afterwards, "
+        "also not by an attempt in flight (logged as deleted)" +
+            via_serve);
     add_config(qdelete);
     qdelete->add_option("ID", ids, "queue ids")->required();
+    auto* qbounce = queue->add_subcommand(
+        "bounce",
+        "give up now: the recipients not yet delivered fail with status 5.0.0 and the "
+        "sender gets a non-delivery report (like Exim's -Mg)" +
+            via_serve);
+    add_config(qbounce);
+    qbounce->add_option("ID", ids, "queue ids")->required();
 
     LogOptions lopt;
     auto* log = app.add_subcommand("log", "read the delivery log (and its rotated, gzipped files)");
     add_config(log);
     log->add_option("--status", lopt.filter.status, "only this event")
-        ->check(CLI::IsMember(
-            {"delivered", "deferred", "bounced", "held", "expired", "received", "ndr_sent"}));
+        ->check(CLI::IsMember({"delivered", "deferred", "bounced", "held", "deleted", "expired",
+                               "received", "ndr_sent"}));
     log->add_option("--partner", lopt.filter.partner, "partner name");
     log->add_option("--rcpt", lopt.filter.rcpt,
                     "recipient address, domain, or .domain for its subdomains");
@@ -192,9 +215,12 @@ int run(int argc, char** argv) {
     if (qlist->parsed()) return cmd_queue_list(common, json);
     if (qshow->parsed())
         return show_message ? cmd_queue_show_message(common, ids) : cmd_queue_show(common, ids);
-    if (qretry->parsed() || qhold->parsed() || qrelease->parsed() || qdelete->parsed())
-        return not_yet("chainmail queue retry|hold|release|delete",
-                       "the queue control work (it must reach a running serve)");
+    if (qretry->parsed() && ids.empty() && !all) {
+        fmt::print(stderr, "chainmail queue retry: name queue ids, or --all\n");
+        return 2;
+    }
+    for (auto* q : {qretry, qhold, qrelease, qdelete, qbounce})
+        if (q->parsed()) return cmd_queue_act(common, q->get_name(), ids, all);
     if (log->parsed()) return cmd_log(common, lopt);
     return 2;
 }

@@ -157,6 +157,7 @@ std::string print_config(const config::Config& c) {
     }
 
     p.value(0, "spool", scalar(c.spool));
+    p.value(0, "control_socket", scalar(c.control_socket));
 
     p.section("log");
     p.value(2, "level", scalar(c.log.level));

@@ -1,6 +1,7 @@
-// queue: `chainmail queue list|show`. Reads the spool named in the
-// configuration without locking it (scan_spool, read_spool_messages), so it
-// works while serve runs.
+// queue: `chainmail queue list|show` read the spool named in the
+// configuration without locking it (scan_spool, read_spool_messages), so they
+// work whether serve runs or not; retry|hold|release|delete|bounce ask the
+// running serve through its control socket (relay/control).
 #include <fmt/core.h>
 #include <cerrno>
 #include <cstdio>
@@ -10,7 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "policy/partner_match.hpp"
 #include "relay/cli/cli.hpp"
+#include "relay/control/control_client.hpp"
 #include "relay/spool/spool.hpp"
 
 namespace chainmail::cli {
@@ -20,16 +23,30 @@ namespace {
 using spool::Envelope;
 using spool::RcptState;
 
-const char* state_name(RcptState s) {
-    switch (s) {
+// The delivery log's words: delivered, bounced, held, deferred; "queued"
+// for a recipient that waits for its first attempt.
+const char* state_name(const Envelope& e, const spool::Recipient& r) {
+    switch (r.state) {
         case RcptState::Pending:
-            return "pending";
+            if (e.held) return "held";
+            return r.attempts > 0 ? "deferred" : "queued";
         case RcptState::Delivered:
             return "delivered";
         case RcptState::Failed:
-            return "failed";
+            return "bounced";
     }
     return "unknown";
+}
+
+// The partner rule and TLS level that apply to a recipient now.
+struct Rule {
+    std::string partner;
+    std::string level;
+};
+
+Rule rule_of(const config::Config& cfg, const std::string& address) {
+    const config::Partner& p = *policy::match_partner(cfg, policy::domain_of(address)).partner;
+    return {p.name.empty() ? "defaults" : p.name, std::string(policy::to_string(p.tls))};
 }
 
 std::string age(std::int64_t arrival_ms, std::int64_t now) {
@@ -59,14 +76,18 @@ std::string last_error(const Envelope& e) {
     return {};
 }
 
-nlohmann::json to_json(const Envelope& e, std::int64_t now) {
+nlohmann::json to_json(const config::Config& cfg, const Envelope& e, std::int64_t now) {
     nlohmann::json rcpts = nlohmann::json::array();
-    for (const auto& r : e.recipients)
+    for (const auto& r : e.recipients) {
+        const Rule rule = rule_of(cfg, r.address);
         rcpts.push_back({{"address", r.address},
-                         {"state", state_name(r.state)},
+                         {"state", state_name(e, r)},
+                         {"partner", rule.partner},
+                         {"level", rule.level},
                          {"attempts", r.attempts},
                          {"next_attempt", utc(r.next_attempt_ms)},
                          {"last_error", r.last_error}});
+    }
     return {{"id", e.id},
             {"arrival", utc(e.arrival_ms)},
             {"age_s", std::max<std::int64_t>(0, (now - e.arrival_ms) / 1000)},
@@ -77,11 +98,17 @@ nlohmann::json to_json(const Envelope& e, std::int64_t now) {
             {"last_error", last_error(e)}};
 }
 
-std::optional<std::vector<Envelope>> read_queue(const Common& common) {
+struct Queue {
+    config::Config cfg;
+    std::vector<Envelope> messages;
+};
+
+std::optional<Queue> read_queue(const Common& common) {
     auto cfg = load(common);
     if (!cfg) return std::nullopt;
     try {
-        return spool::scan_spool(cfg->spool);
+        std::vector<Envelope> messages = spool::scan_spool(cfg->spool);
+        return Queue{std::move(*cfg), std::move(messages)};
     } catch (const std::exception& e) {
         fmt::print(stderr, "chainmail: cannot read the spool {}: {}\n", cfg->spool, e.what());
         return std::nullopt;
@@ -95,24 +122,30 @@ int cmd_queue_list(const Common& common, bool json) {
     if (!queue) return 1;
     const std::int64_t now = spool::now_ms();
     if (json) {
-        for (const auto& e : *queue) std::cout << to_json(e, now).dump() << '\n';
+        for (const auto& e : queue->messages)
+            std::cout << to_json(queue->cfg, e, now).dump() << '\n';
         return 0;
     }
-    if (queue->empty()) {
+    if (queue->messages.empty()) {
         fmt::print("The queue is empty.\n");
         return 0;
     }
-    fmt::print("{:<26}  {:>5}  {:>9}  {}\n", "QUEUE ID", "AGE", "SIZE", "SENDER / RECIPIENTS");
-    for (const auto& e : *queue) {
+    fmt::print("{:<26}  {:>5}  {:>9}  {}\n", "QUEUE ID", "AGE", "SIZE", "SENDER");
+    fmt::print("  {:<9}  {}\n", "STATE", "RECIPIENT  (PARTNER, LEVEL)  LAST ERROR");
+    std::size_t held = 0;
+    for (const auto& e : queue->messages) {
+        held += e.held ? 1 : 0;
         fmt::print("{:<26}  {:>5}  {:>9}  {}{}\n", e.id, age(e.arrival_ms, now), e.size,
                    e.sender.empty() ? "<>" : e.sender, e.held ? "  (held)" : "");
         for (const auto& r : e.recipients) {
-            fmt::print("{:>46}{:<9}  {}", "", state_name(r.state), r.address);
-            if (!r.last_error.empty()) fmt::print("  ({})", r.last_error);
+            const Rule rule = rule_of(queue->cfg, r.address);
+            fmt::print("  {:<9}  {}  ({}, {})", state_name(e, r), r.address, rule.partner,
+                       rule.level);
+            if (!r.last_error.empty()) fmt::print("  {}", r.last_error);
             fmt::print("\n");
         }
     }
-    fmt::print("{} message(s) in the queue.\n", queue->size());
+    fmt::print("{} message(s) in the queue, {} held.\n", queue->messages.size(), held);
     return 0;
 }
 
@@ -122,9 +155,9 @@ int cmd_queue_show(const Common& common, const std::vector<std::string>& ids) {
     const std::int64_t now = spool::now_ms();
     int status = 0;
     for (const auto& id : ids) {
-        auto it = std::find_if(queue->begin(), queue->end(),
+        auto it = std::find_if(queue->messages.begin(), queue->messages.end(),
                                [&](const Envelope& e) { return e.id == id; });
-        if (it == queue->end()) {
+        if (it == queue->messages.end()) {
             fmt::print(stderr, "chainmail: no message {} in the queue\n", id);
             status = 1;
             continue;
@@ -148,9 +181,11 @@ int cmd_queue_show(const Common& common, const std::vector<std::string>& ids) {
                                                : "-",
                    e.envid.empty() ? "-" : e.envid);
         for (const auto& r : e.recipients) {
+            const Rule rule = rule_of(queue->cfg, r.address);
             fmt::print("Recipient:    {}\n", r.address);
-            fmt::print("  state:      {}, {} attempt(s), next {}\n", state_name(r.state),
-                       r.attempts, utc(r.next_attempt_ms));
+            fmt::print("  partner:    {}, level {}\n", rule.partner, rule.level);
+            fmt::print("  state:      {}, {} attempt(s), next {}\n", state_name(e, r), r.attempts,
+                       utc(r.next_attempt_ms));
             if (!r.orcpt.empty()) fmt::print("  ORCPT:      {}\n", r.orcpt);
             if (r.notify) {
                 std::string n;
@@ -194,6 +229,47 @@ int cmd_queue_show_message(const Common& common, const std::vector<std::string>&
     if (std::fflush(stdout) != 0) {
         fmt::print(stderr, "chainmail: cannot write the messages: {}\n", std::strerror(errno));
         return 1;
+    }
+    return status;
+}
+
+int cmd_queue_act(const Common& common, const std::string& action,
+                  const std::vector<std::string>& ids, bool all) {
+    auto cfg = load(common);
+    if (!cfg) return 1;
+    control::Request req;
+    req.action = *schedule::parse_queue_action(action);
+    req.ids = ids;
+    req.all = all;
+    // Hold, delete and bounce wait for an attempt in flight to stop; serve
+    // bounds that wait itself (queue_control.cpp), this only guards a hang.
+    auto answer = control::call(cfg->control_socket, req, std::chrono::minutes(20));
+    if (auto* err = std::get_if<control::ClientError>(&answer)) {
+        fmt::print(stderr, "chainmail: {}\n", err->message);
+        return 1;
+    }
+    const control::Reply& reply = std::get<control::Reply>(answer);
+    if (!reply.error.empty()) {
+        fmt::print(stderr, "chainmail: chainmail serve refused the command: {}\n", reply.error);
+        return 1;
+    }
+    if (all && reply.results.empty()) {
+        fmt::print("Nothing to retry: no message waits for a later attempt.\n");
+        return 0;
+    }
+    int status = 0;
+    for (const schedule::ActionResult& r : reply.results) {
+        switch (r.status) {
+            case schedule::ActionStatus::Done:
+            case schedule::ActionStatus::Unchanged:
+                fmt::print("{}: {}\n", r.id, r.text);
+                break;
+            case schedule::ActionStatus::NotFound:
+            case schedule::ActionStatus::Failed:
+                fmt::print(stderr, "chainmail: {}: {}\n", r.id, r.text);
+                status = 1;
+                break;
+        }
     }
     return status;
 }

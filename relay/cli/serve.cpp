@@ -18,6 +18,7 @@
 
 #include "relay/cli/cli.hpp"
 #include "relay/cli/watchdog.hpp"
+#include "relay/control/control_server.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/metrics/serve_metrics.hpp"
@@ -167,6 +168,16 @@ int cmd_serve(const Common& common) {
         return 1;
     }
 
+    // `chainmail queue` commands; before SMTP listens, so a serve that cannot
+    // be controlled never takes mail (a stale socket from a crash is replaced).
+    control::ControlServer control_server(io.get_executor(), cfg->control_socket, *outbound);
+    try {
+        control_server.start();
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "chainmail serve: {}\n", e.what());
+        return 1;
+    }
+
     // Signals are caught before the first socket listens: a SIGHUP or SIGTERM
     // sent as soon as the port answers must never kill the process outright.
     // Pings go on through the drain: io.stop() ends them with the loop.
@@ -197,9 +208,11 @@ int cmd_serve(const Common& common) {
     signals.wait();
     std::signal(SIGPIPE, SIG_IGN);
 
-    spdlog::info("chainmail serve: listening on {}; spool {}; hostname {}; config {}{}",
-                 fmt::join(server.endpoints(), ", "), cfg->spool, cfg->hostname, cfg->source,
-                 state->tls ? "; STARTTLS offered" : "");
+    spdlog::info(
+        "chainmail serve: listening on {}; spool {}; control socket {}; hostname {}; "
+        "config {}{}",
+        fmt::join(server.endpoints(), ", "), cfg->spool, control_server.path(), cfg->hostname,
+        cfg->source, state->tls ? "; STARTTLS offered" : "");
     sd_notify(0, "READY=1");
     start_dnssec_selfcheck(io, cfg->dns);
     watchdog.start();

@@ -37,6 +37,20 @@ struct DeliveryAttempt::Run {
     std::string last_host, last_ip;
     std::uint16_t last_port = 0;
     bool any_temp = false;  // some host could not be tried (never bounce on a TLS failure then)
+    std::function<bool()> go_ahead;  // false: an operator stopped the message
+
+    bool stopped() const { return go_ahead && !go_ahead(); }
+    // Every recipient without a verdict is Cancelled: nothing more is sent.
+    void cancel_pending() {
+        for (std::size_t i : pending) {
+            RcptResult r;
+            r.index = i;
+            r.fate = RcptFate::Cancelled;
+            r.reply = "stopped by the administrator";
+            done.push_back(std::move(r));
+        }
+        pending.clear();
+    }
 };
 
 namespace {
@@ -127,6 +141,10 @@ asio::awaitable<void> DeliveryAttempt::close() {
 
 asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, const Outcome& o,
                                                 std::uint16_t port) {
+    if (run.stopped()) {  // the last moment before MAIL FROM
+        run.cancel_pending();
+        co_return true;
+    }
     Message m;
     m.sender = run.env.sender;
     m.ret = run.env.ret;
@@ -135,6 +153,7 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
     m.smtputf8 = run.env.smtputf8;
     m.requiretls = run.env.requiretls;
     m.data = run.data;
+    m.go_ahead = run.go_ahead;
     for (std::size_t i : run.pending) {
         const spool::Recipient& r = run.env.recipients[i];
         m.recipients.push_back({r.address, r.notify, r.orcpt});
@@ -169,6 +188,12 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
             refusal = &tr.rcpt[k];
         } else if (tr.data.code != 0 && !tr.data.positive()) {
             refusal = &tr.data;
+        }
+        if (!refusal && run.stopped()) {  // closed before the final dot: nothing delivered
+            r.fate = RcptFate::Cancelled;
+            r.reply = "stopped by the administrator";
+            run.done.push_back(std::move(r));
+            continue;
         }
         if (!refusal) {  // no answer (connection lost, timeout): the next host may take it
             left.push_back(r.index);
@@ -209,6 +234,10 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
     }
     const std::size_t n = route.mx.hosts.size();
     for (std::size_t i = 0; i < n && !run.pending.empty(); ++i) {
+        if (run.stopped()) {
+            run.cancel_pending();
+            break;
+        }
         const policy::HostFacts& host = route.mx.hosts[i];
         const bool hosts_left = i + 1 < n;
         run.last_host = host.name;
@@ -281,10 +310,11 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
 
 asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& env,
                                                         const std::vector<std::size_t>& rcpts,
-                                                        std::string_view data) {
+                                                        std::string_view data,
+                                                        const std::function<bool()>& go_ahead) {
     const config::Config& cfg = *setup_.config;
     AttemptResult result;
-    Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false};
+    Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false, go_ahead};
     const std::string domain = policy::domain_of(env.recipients.at(rcpts.at(0)).address);
     const config::Partner& partner = *policy::match_partner(cfg, domain).partner;
     // RFC 8689, docs/tls-levels.md: mail marked sensitive gets at least `authenticated`.
@@ -306,7 +336,9 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
     }
     if (!run.pending.empty()) {
         const connect::Target target = connect::target_for(partner, domain, cfg.delivery.port);
-        if (!co_await try_hosts(run, effective, target)) {
+        if (!co_await try_hosts(run, effective, target) && run.stopped()) {
+            run.cancel_pending();  // the operator's action decides their fate, not this attempt
+        } else if (!run.pending.empty()) {
             policy::Disposition d =
                 policy::dispose(run.last.verdict, effective.on_tls_failure, false);
             // Bounce only once every candidate host was really tried.

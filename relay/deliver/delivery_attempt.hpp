@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,7 @@ enum class RcptFate {
     Deferred,   // try again per queue.retry_schedule
     Failed,     // permanent: a report is due
     Held,       // on_tls_failure: hold: the message is held for an operator
+    Cancelled,  // an operator's action stopped it: nothing of the message left
 };
 
 // What happened to one recipient in this attempt: all the delivery log needs.
@@ -70,10 +72,13 @@ class DeliveryAttempt {
 
     // Delivers `data` (the spooled message) to env.recipients[rcpts...],
     // all of one destination. Reuses the open connection when it is still
-    // usable and was opened under the same requirement.
+    // usable and was opened under the same requirement. `go_ahead` (if set)
+    // is asked before each host, before MAIL FROM and right before the final
+    // dot: false stops the attempt there and its recipients are Cancelled.
     boost::asio::awaitable<AttemptResult> deliver(const spool::Envelope& env,
                                                   const std::vector<std::size_t>& rcpts,
-                                                  std::string_view data);
+                                                  std::string_view data,
+                                                  const std::function<bool()>& go_ahead = {});
     // QUIT and close the kept connection, if any.
     boost::asio::awaitable<void> close();
     bool connected() const;

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -127,6 +128,10 @@ struct Message {
     bool smtputf8 = false;
     bool requiretls = false;
     std::string_view data;  // CRLF lines, not dot-stuffed; kept alive by the caller
+    // Asked right before the final dot; false: the connection is closed
+    // without it, so the next hop discards the transaction (RFC 5321 §3.3:
+    // nothing is delivered before the end of mail data is acknowledged).
+    std::function<bool()> go_ahead;
 };
 
 struct TransactionResult {
@@ -179,7 +184,7 @@ class Connection {
     boost::asio::awaitable<Reply> command(std::string_view line, Stage s, StepResult& r);
     boost::asio::awaitable<Reply> read_reply(Stage s, StepResult& r);
     boost::asio::awaitable<bool> send(std::string_view bytes, Stage s, StepResult& r);
-    boost::asio::awaitable<bool> send_body(std::string_view data, StepResult& r);
+    boost::asio::awaitable<bool> send_body(const Message& m, StepResult& r);
     void close();
     void arm(Stage s);
     std::chrono::milliseconds timeout_of(Stage s) const;

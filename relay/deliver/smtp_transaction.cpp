@@ -58,13 +58,21 @@ std::string dot_stuff(std::string_view data) {
     return out;
 }
 
-asio::awaitable<bool> Connection::send_body(std::string_view data, StepResult& r) {
+asio::awaitable<bool> Connection::send_body(const Message& m, StepResult& r) {
+    const std::string_view data = m.data;
     bool line_start = true;
     std::string block;
     for (std::size_t off = 0; off < data.size(); off += kBodyBlock) {
         block.clear();
         stuff_into(data.substr(off, kBodyBlock), line_start, block);
         if (!co_await send(block, Stage::Body, r)) co_return false;
+    }
+    if (m.go_ahead && !m.go_ahead()) {
+        // The last moment to call it back: without the final dot the next
+        // hop has nothing to deliver (RFC 5321 §3.3, §4.1.1.4).
+        close();
+        r = StepResult{Failure::Lost, Stage::Dot, {}, "stopped before the end of data"};
+        co_return false;
     }
     // RFC 5321 §4.1.1.4: the data ends with CRLF "." CRLF.
     block = (!data.empty() && !ends_with_crlf(data)) ? "\r\n.\r\n" : ".\r\n";
@@ -190,7 +198,7 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
                        "DATA refused: " + data_reply.str()};
         co_return t;
     }
-    if (!co_await send_body(m.data, r)) co_return t;
+    if (!co_await send_body(m, r)) co_return t;
     t.data = co_await read_reply(Stage::Dot, r);
     if (!r.ok()) co_return t;
     if (!t.data.positive()) {

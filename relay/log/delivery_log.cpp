@@ -51,6 +51,10 @@ const char* event_name(Event e) {
             return "expired";
         case Event::NdrSent:
             return "ndr_sent";
+        case Event::Held:
+            return "held";
+        case Event::Deleted:
+            return "deleted";
     }
     return "unknown";
 }

@@ -12,7 +12,17 @@
 
 namespace chainmail::log {
 
-enum class Event : std::uint8_t { Received, Delivered, Deferred, Bounced, Expired, NdrSent };
+// Held: on_tls_failure: hold or `queue hold`; Deleted: `queue delete`.
+enum class Event : std::uint8_t {
+    Received,
+    Delivered,
+    Deferred,
+    Bounced,
+    Expired,
+    NdrSent,
+    Held,
+    Deleted
+};
 
 const char* event_name(Event e);
 

@@ -12,6 +12,7 @@
 #include "relay/bounce/ndr_template.hpp"
 #include "relay/connect/connector.hpp"
 #include "relay/deliver/delivery_attempt.hpp"
+#include "relay/schedule/queue_control.hpp"
 #include "relay/schedule/scheduler.hpp"
 #include "relay/schedule/settle.hpp"
 #include "relay/tls/client_tls.hpp"
@@ -53,7 +54,14 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
           templates(load_templates(c)),
           sched(*cfg),
           timer(e),
-          rng(std::random_device{}()) {}
+          rng(std::random_device{}()),
+          control(e, ControlHooks{spool, log, [this] { return cfg; }, templates,
+                                  [this](const spool::QueueId& id) { return sched.in_flight(id); },
+                                  [this](const spool::QueueId& id, std::size_t i) {
+                                      return sched.in_flight(id, i);
+                                  },
+                                  [this](const spool::QueueId& id) { reindex(id); },
+                                  [this] { wake(); }, [this] { return started; }}) {}
 
     asio::any_io_executor ex;
     std::shared_ptr<const config::Config> cfg;
@@ -67,6 +75,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     Scheduler sched;
     asio::steady_timer timer;
     std::mt19937_64 rng;
+    QueueControl control;  // the operator's actions (control socket)
     bool started = false;
     bool stopping = false;
     bool dirty = false;  // a wake-up arrived while the loop was busy
@@ -88,10 +97,18 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         timer.cancel();
     }
 
+    // The scheduler's view of one message: a message an operator's action is
+    // stopping counts as held, so no attempt starts on it.
+    void reindex(const spool::QueueId& id) {
+        std::optional<spool::Envelope> env = spool.find(id);
+        if (env && control.stopping(id)) env->held = true;
+        sched.refresh(id, env);
+    }
+
     // A message was committed: index it, and let an idle connection to its
     // destination take it before the loop opens another one.
     void committed(const spool::QueueId& id) {
-        sched.refresh(id, spool.find(id));
+        reindex(id);
         kick_idle();
         wake();
     }
@@ -138,7 +155,10 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
             if (rescan || now - last_rescan_ms >= kMaxSleepMs) {
                 rescan = false;
                 last_rescan_ms = now;
-                sched.rebuild(spool.live());
+                std::vector<spool::Envelope> live = spool.live();
+                for (spool::Envelope& env : live)
+                    if (control.stopping(env.id)) env.held = true;
+                sched.rebuild(live);
                 kick_idle();
             }
             Pick p = sched.next(now);
@@ -166,7 +186,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         for (std::size_t i : b.rcpts)
             if (i < env->recipients.size() && env->recipients[i].state == spool::RcptState::Pending)
                 rcpts.push_back(i);
-        if (rcpts.empty() || env->held) co_return;
+        if (rcpts.empty() || env->held || control.stopping(b.id)) co_return;
         std::string data;
         if (auto ec = spool.read_message(b.id, data)) {
             spdlog::error("{}: cannot read the message: {}", b.id, ec.message());
@@ -184,8 +204,20 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
                 res.rcpts.push_back(r);
             }
         } else {
-            res = co_await attempt.deliver(*env, rcpts, data);
+            // Asked at the last moments (before MAIL FROM, before the final
+            // dot): an operator's hold, delete or bounce stops the attempt.
+            // A named local passed by reference: g++ 12 destroys a
+            // by-value std::function argument of a co_await call twice.
+            const std::function<bool()> go_ahead = [this, id = b.id] {
+                return !control.stopping(id);
+            };
+            res = co_await attempt.deliver(*env, rcpts, data, go_ahead);
         }
+        // Stopped recipients keep their state: the operator's action writes it.
+        std::erase_if(res.rcpts, [](const deliver::RcptResult& r) {
+            return r.fate == deliver::RcptFate::Cancelled;
+        });
+        if (res.rcpts.empty()) co_return;
         SettleContext ctx{c, templates, spool, log,
                           [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }};
         co_await settle(ctx, *env, data, res, spool::now_ms());
@@ -226,7 +258,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
                 spdlog::error("{}: delivery attempt failed: {}", batch.id, e.what());
             }
             sched.done(batch);
-            sched.refresh(batch.id, spool.find(batch.id));
+            reindex(batch.id);
             if (stopping || ++n >= opts.max_messages_per_connection) break;
             // The same destination's next message, over the same connection.
             batch = sched.next_for(dest, spool::now_ms());
@@ -284,6 +316,13 @@ void Outbound::reload(const config::Config& config) {
 void Outbound::wake() {
     impl_->rescan = true;
     impl_->wake();
+}
+
+asio::awaitable<std::vector<ActionResult>> Outbound::act(QueueAction action,
+                                                         const std::vector<spool::QueueId>& ids,
+                                                         bool all) {
+    auto self = impl_;  // alive until the action ends
+    co_return co_await self->control.act(action, ids, all);
 }
 
 std::size_t Outbound::attempts_in_flight() const {

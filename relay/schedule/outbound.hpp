@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/resolve/dns_resolver.hpp"
+#include "relay/schedule/queue_control.hpp"
 #include "relay/spool/spool.hpp"
 
 namespace chainmail::schedule {
@@ -42,6 +43,10 @@ class Outbound {
     void reload(const config::Config& config);
     // Look at the queue now (e.g. after `queue retry`).
     void wake();
+    // An operator's queue command (queue_control.hpp), run on this executor.
+    boost::asio::awaitable<std::vector<ActionResult>> act(QueueAction action,
+                                                          const std::vector<spool::QueueId>& ids,
+                                                          bool all);
 
     std::size_t attempts_in_flight() const;
 

@@ -260,6 +260,11 @@ void Scheduler::release(const std::string& destination) {
     --total_;
 }
 
+bool Scheduler::in_flight(const spool::QueueId& id) const {
+    auto it = in_flight_.lower_bound({id, 0});
+    return it != in_flight_.end() && it->first == id;
+}
+
 int Scheduler::active(const std::string& destination) const {
     auto it = active_.find(destination);
     return it == active_.end() ? 0 : it->second;

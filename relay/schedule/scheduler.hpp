@@ -113,6 +113,11 @@ class Scheduler {
     int active(const std::string& destination) const;
     int active_total() const { return total_; }
     std::size_t in_flight() const { return in_flight_.size(); }
+    // Whether an attempt holds recipients of the message (or this recipient).
+    bool in_flight(const spool::QueueId& id) const;
+    bool in_flight(const spool::QueueId& id, std::size_t rcpt) const {
+        return in_flight_.count({id, rcpt}) > 0;
+    }
 
   private:
     bool due(const spool::Envelope& env, std::size_t i, std::int64_t now_ms) const;

@@ -37,6 +37,7 @@ Final final_of(const config::Queue& q, const spool::Envelope& env, const deliver
             return Final::Failed;
         case RcptFate::Held:
             return Final::Held;
+        case RcptFate::Cancelled:  // never here: outbound leaves them out (queue_control.hpp)
         case RcptFate::Deferred:
             return policy::expired(q, at(env.arrival_ms), at(now_ms)) ? Final::Expired
                                                                       : Final::Deferred;
@@ -91,7 +92,8 @@ const char* report_kind(bounce::Action a) {
     return "delivery status";
 }
 
-// Builds one report and commits it from <> to the original sender; its queue id, or "".
+}  // namespace
+
 asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool::Envelope& env,
                                            std::string_view data,
                                            const std::vector<bounce::NdrRecipient>& rcpts,
@@ -125,8 +127,6 @@ asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool
     spdlog::info("{}: sender {} notification: {}", env.id, report_kind(rcpts.front().action), n.id);
     co_return n.id;
 }
-
-}  // namespace
 
 asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& env,
                              std::string_view data, const deliver::AttemptResult& res,
@@ -229,7 +229,7 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
                 e.event = log::Event::Deferred;
                 break;
             case Final::Held:
-                e.event = log::Event::Deferred;
+                e.event = log::Event::Held;
                 status = log::Status::Held;
                 break;
             case Final::Failed:

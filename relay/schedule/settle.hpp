@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "relay/bounce/ndr.hpp"
 #include "relay/bounce/ndr_template.hpp"
 #include "relay/deliver/delivery_attempt.hpp"
 #include "relay/log/delivery_log.hpp"
@@ -31,6 +32,14 @@ struct SettleContext {
 boost::asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& env,
                                     std::string_view data, const deliver::AttemptResult& result,
                                     std::int64_t now_ms);
+
+// Builds one report (RFC 3464) for `rcpts`, all of one event, and commits it
+// from <> to env's sender; its queue id, or "" when it could not be built or
+// queued (logged). `held`: a delay notice for a held message.
+boost::asio::awaitable<std::string> commit_report(const SettleContext& ctx,
+                                                  const spool::Envelope& env, std::string_view data,
+                                                  const std::vector<bounce::NdrRecipient>& rcpts,
+                                                  bool held, std::int64_t now_ms);
 
 // A live message none of whose recipients is Pending (a crash came between
 // its last update and its removal): removed, since its reports were either

@@ -25,6 +25,7 @@ struct SpoolStats {
     std::uint64_t syncs = 0;          // fdatasync/fsync calls made
     std::uint64_t records = 0;        // records made durable
     std::uint64_t live_messages = 0;  // messages with recipients still pending or NDR due
+    std::uint64_t held_messages = 0;  // of those, held (on_tls_failure: hold, `queue hold`)
     std::uint64_t segments = 0;       // journal segment files in use
     std::uint64_t compactions = 0;    // segments emptied by copying their live messages forward
 };

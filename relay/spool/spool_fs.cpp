@@ -246,6 +246,7 @@ SpoolStats SpoolFs::stats() const {
     s.compactions = compactions_.load();
     std::lock_guard lock(mutex_);
     s.live_messages = index_.entries().size();
+    for (const auto& [id, e] : index_.entries()) s.held_messages += e.env.held ? 1 : 0;
     s.segments = segments_.size();
     return s;
 }

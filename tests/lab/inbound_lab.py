@@ -62,7 +62,7 @@ class Relay:
             text += f"auth:\n  users_file: {make_users(self.dir, users)}\n"
         nets = ", ".join(f'"{n}"' for n in networks)
         text += f"relay_from:\n  networks: [{nets}]\n  authenticated: true\n"
-        text += f"spool: {self.spool}\nlog:\n  level: debug\n  delivery_log: {self.delivery_log}\n"
+        text += f"spool: {self.spool}\ncontrol_socket: {self.spool}/control\nlog:\n  level: debug\n  delivery_log: {self.delivery_log}\n"
         if limits:
             text += "limits:\n" + limits
         text += extra_yaml

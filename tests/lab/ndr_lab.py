@@ -149,6 +149,7 @@ class NdrLab:
             "listen": [{"address": f"127.0.0.1:{self.listen_port}"}],
             "relay_from": {"networks": ["127.0.0.0/8"]},
             "spool": self.spool,
+            "control_socket": os.path.join(self.spool, "control"),
             "log": {"level": "debug", "delivery_log": self.delivery_log},
             "delivery": {"connect_timeout": "5s"},
             "queue": {"retry_schedule": ["1s"], "max_lifetime": self.max_lifetime,

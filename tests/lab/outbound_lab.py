@@ -185,6 +185,7 @@ class Lab:
             "tls": {"ca_file": os.path.join(self.ca_dir, "ca.crt")},
             "relay_from": {"networks": ["127.0.0.0/8"]},
             "spool": self.spool,
+            "control_socket": os.path.join(self.dir, "control"),
             "log": {"level": "debug", "delivery_log": self.delivery_log},
             "dns": {"nameservers": [self.nameserver],
                     "trust_anchor_file": os.path.join(self.dns_dir, "ta.key")},

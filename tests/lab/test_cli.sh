@@ -1,7 +1,8 @@
 #!/bin/bash
 # The command line as an operator meets it: every --help answers, check-config
 # names FILE:LINE:COL for each kind of mistake, policy explains its choice,
-# commands of a later version say so with exit 2, and --version is right.
+# commands of a later version say so with exit 2, queue commands that need a
+# running serve say that it is not running, and --version is right.
 set -euo pipefail
 
 : "${CHAINMAIL:?path of the chainmail binary}"
@@ -64,6 +65,7 @@ queue retry|retry now
 queue hold|hold messages until released
 queue release|release held messages
 queue delete|delete messages
+queue bounce|give up now
 log|read the delivery log
 EOF
 
@@ -90,6 +92,7 @@ partners:
     domains: [school.test]
     tls: fingerprint
     fingerprints: ["sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"]
+control_socket: $tmp/control
 EOF
 
 run check-config -c "$good"
@@ -155,7 +158,20 @@ later() {
     [ -z "$out" ] || fail "$*: printed as if it worked: $out"
 }
 later probe -c "$good" school.test
-later queue hold -c "$good" 01ARZ3NDEKTSV4RRFFQ69G5FAV
+
+# --- queue commands that need serve say so when it is not running -------------------
+for cmd in "retry --all" "retry 01ARZ3NDEKTSV4RRFFQ69G5FAV" "hold 01ARZ3NDEKTSV4RRFFQ69G5FAV" \
+    "release 01ARZ3NDEKTSV4RRFFQ69G5FAV" "delete 01ARZ3NDEKTSV4RRFFQ69G5FAV" \
+    "bounce 01ARZ3NDEKTSV4RRFFQ69G5FAV"; do
+    # shellcheck disable=SC2086 # a command and its argument
+    run queue $cmd -c "$good"
+    expect 1 "queue $cmd without serve"
+    contains "$err" "chainmail serve is not running (no control socket at $tmp/control)" "queue $cmd"
+    [ -z "$out" ] || fail "queue $cmd: printed as if it worked: $out"
+done
+run queue retry -c "$good"
+expect 2 "queue retry without ids or --all"
+contains "$err" "--all" "queue retry without ids"
 
 # --- log and report without a delivery log yet: a clear error, exit 1 -----------
 for sub in log report; do

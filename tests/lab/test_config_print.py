@@ -99,6 +99,7 @@ tls:
 auth:
   users_file: {tmp}/users
 spool: {tmp}/spool
+control_socket: {tmp}/spool/control
 partners:
   - name: zorg-noord
     domains: [zorg-noord.test]

@@ -82,6 +82,7 @@ listen:
 relay_from:
   networks: ["127.0.0.0/8"]
 spool: {self.tmp}/spool
+control_socket: {self.tmp}/spool/control
 log:
   level: warning
   delivery_log: {self.tmp}/delivery.jsonl

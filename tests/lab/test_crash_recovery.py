@@ -51,6 +51,7 @@ listen:
 relay_from:
   networks: ["127.0.0.0/8"]
 spool: {tmp}/spool
+control_socket: {tmp}/spool/control
 log:
   level: info
   delivery_log: {tmp}/delivery.jsonl

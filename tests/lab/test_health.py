@@ -44,6 +44,7 @@ with tempfile.TemporaryDirectory(prefix="lab-health.") as tmp:
 listen:
   - address: "0.0.0.0:{port}"
 spool: {tmp}/spool
+control_socket: {tmp}/spool/control
 """)
     # Nothing listens yet.
     r = health(cfg)

@@ -240,7 +240,8 @@ class NdrReports(unittest.TestCase):
         self.assertNothingSentTo(self.hold)
         [q] = [m for m in lab.queue() if m["sender"] == sender]
         self.assertTrue(q["held"], q)
-        self.assertEqual([x["state"] for x in q["recipients"]], ["pending"], q)
+        self.assertEqual([x["state"] for x in q["recipients"]], ["held"], q)
+        self.assertEqual([e["event"] for e in lab.entries(rcpt)], ["held"])
         time.sleep(GRACE_S)
         self.assertEqual([actions(r) for _, r in lab.reports(mid)], [["delayed"]])
 

@@ -51,6 +51,7 @@ tls:
 relay_from:
   networks: ["127.0.0.0/8"]
 spool: $T/spool
+control_socket: $T/spool/control
 log:
   level: info
   delivery_log: $T/delivery.jsonl

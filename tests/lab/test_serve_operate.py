@@ -40,6 +40,7 @@ relay_from:
   networks: [{networks}]
   authenticated: false
 spool: {tmp}/spool
+control_socket: {tmp}/spool/control
 log:
   level: info
   delivery_log: {tmp}/delivery.jsonl

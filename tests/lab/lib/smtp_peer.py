@@ -113,6 +113,8 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         self.event(server, "RCPT", arg=address, options=options + server._dsn_rcpt)
+        if self.args.delay_rcpt:  # a slow receiver: the sender's attempt stays in flight
+            await asyncio.sleep(self.args.delay_rcpt)
         if address in self.args.reject_rcpt:
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
@@ -222,6 +224,7 @@ def main():
     p.add_argument("--size", type=int, default=33554432)
     p.add_argument("--reject-mail", action="store_true")
     p.add_argument("--reject-rcpt", action="append", default=[])
+    p.add_argument("--delay-rcpt", type=float, default=0, help="seconds before each RCPT reply")
     p.add_argument("--lifetime", type=float, default=300)
     args = p.parse_args()
     logging.getLogger("mail.log").setLevel(logging.CRITICAL)  # failures are the tests' business
