@@ -23,6 +23,7 @@ namespace {
 constexpr int kClassIn = 1;
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
+constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
 constexpr int kTypeTlsa = 52;
 constexpr int kRcodeNxdomain = 3;
@@ -332,6 +333,18 @@ asio::awaitable<TlsaAnswer> DnsResolver::tlsa(std::string host, std::uint16_t po
         auto r = parse_tlsa(rd);
         a.records.push_back(r ? std::move(*r) : TlsaRecord{255, 255, 255, {}});
     }
+    co_return a;
+}
+
+asio::awaitable<TxtAnswer> DnsResolver::txt(std::string name) {
+    const auto impl = impl_;
+    auto q = start(impl, std::move(name), kTypeTxt);
+    co_await finish(*q);
+    TxtAnswer a;
+    a.status = status_of(*q, impl->options.timeout);
+    if (!a.status.ok()) co_return a;
+    for (auto rd : rdata_of(*q))
+        if (auto t = parse_txt(rd)) a.records.push_back(std::move(*t));
     co_return a;
 }
 

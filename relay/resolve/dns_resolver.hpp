@@ -47,6 +47,8 @@ class DnsResolver {
     boost::asio::awaitable<AddrAnswer> addresses(std::string host);
     // TLSA at _PORT._tcp.HOST (RFC 7672 §2.2; see to_tlsa_facts for the base name).
     boost::asio::awaitable<TlsaAnswer> tlsa(std::string host, std::uint16_t port);
+    // TXT records at a name, CNAMEs followed (RFC 8461 §3.1 for `_mta-sts`).
+    boost::asio::awaitable<TxtAnswer> txt(std::string name);
 
     struct Impl;
 
