@@ -36,14 +36,14 @@ NO_POLICY = {
                 "mode is missing"),
     "untrusted": ({"cert_kind": "selfsigned"}, "TLS with mta-sts.untrusted"),
     "wrong-name": ({"cert_names": ["mta-sts.other.example"]}, "TLS with mta-sts.wrong-name"),
-    "hangs": ({"hang": 6}, "timed out"),
+    "hangs": ({"hang": 8}, "timed out"),
 }
 
 
 class OutboundMtaSts(StsLabCase, unittest.TestCase):
     @classmethod
     def setup_lab(cls, lab):
-        cls.policy_server(lab)
+        cls.policy_server(lab, fetch_timeout="5s")
         # One MX (valid certificate for its name) for every domain whose policy
         # must come to nothing: delivered as `may`, so tls.auth is "none".
         cls.shared_ip = lab.addr()
@@ -60,6 +60,11 @@ class OutboundMtaSts(StsLabCase, unittest.TestCase):
             cls.sts_domain(lab, ZONE, label, **opts)
             lab.partner(name=label, domains=[f"{label}.{ZONE}"], tls="may", mta_sts=True,
                         on_tls_failure="bounce")
+
+        # A policy host that never answers, for a domain no other test uses.
+        lab.record(ZONE, f"slow IN MX 10 {shared}.")
+        cls.sts_domain(lab, ZONE, "slow", body=NOT_SHARED, hang=8)
+        lab.partner(name="slow", domains=[f"slow.{ZONE}"], tls="may", mta_sts=True)
 
         # Enforce: each domain its own MX and receiver.
         cls.recv = {}
@@ -109,6 +114,18 @@ class OutboundMtaSts(StsLabCase, unittest.TestCase):
                     self.assertTrue(any(words in l for l in lines), lines)
                     self.assertTrue(any("delivering as without MTA-STS" in l for l in lines),
                                     lines)
+
+    def test_a_slow_policy_host_holds_up_no_other_domain(self):
+        n = time.monotonic_ns()
+        slow, quick = f"b{n}@slow.{ZONE}", f"c{n}@no-txt.{ZONE}"
+        self.lab.send(slow)
+        self.lab.send(quick)
+        e = self.lab.wait_log(quick, ANY)
+        self.assertDeliveredTo(self.shared, quick, e, "none")
+        # The slow domain is still waiting for its policy (fetch_timeout 5 s) ...
+        self.assertEqual(self.lab.entries(slow), [], "the quick domain waited for the slow fetch")
+        # ... and then goes as without MTA-STS.
+        self.assertDeliveredTo(self.shared, slow, self.lab.wait_log(slow, ANY), "none")
 
     # --- enforce ---------------------------------------------------------------
 
