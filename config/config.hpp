@@ -106,6 +106,12 @@ struct Delivery {
     int max_concurrency = 200;  // total outbound sessions
 };
 
+// MTA-STS policy fetching (RFC 8461 §3.3). Only labs and tests change these.
+struct MtaSts {
+    std::uint16_t port = 443;                           // HTTPS port of mta-sts.DOMAIN
+    Duration fetch_timeout = std::chrono::seconds(30);  // the whole fetch, connect to body
+};
+
 struct Queue {
     std::vector<Duration> retry_schedule{std::chrono::minutes(1), std::chrono::minutes(5),
                                          std::chrono::minutes(15), std::chrono::minutes(30),
@@ -171,6 +177,7 @@ struct Config {
     Log log;
     Dns dns;
     Delivery delivery;
+    MtaSts mta_sts;
     Queue queue;
     Limits limits;
     Metrics metrics;

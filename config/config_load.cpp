@@ -236,6 +236,10 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
                 integer(*x, 1, 10000, c.delivery.concurrency_per_destination);
             if (auto* x = find(fs, "max_concurrency"))
                 integer(*x, 1, 100000, c.delivery.max_concurrency);
+        } else if (k == "mta_sts") {
+            auto fs = fields(v, {"port", "fetch_timeout"});
+            if (auto* x = find(fs, "port")) integer(*x, 1, 65535, c.mta_sts.port);
+            if (auto* x = find(fs, "fetch_timeout")) duration(*x, false, c.mta_sts.fetch_timeout);
         } else if (k == "queue") {
             auto fs = fields(v, {"retry_schedule", "max_lifetime", "delay_warning_after"});
             if (auto* x = find(fs, "retry_schedule")) {
@@ -354,8 +358,8 @@ Config Walker::walk(const YAML::Node& root) {
     }
     Field top_field{"", root, root};
     auto top = fields(top_field, {"hostname", "listen", "tls", "relay_from", "auth", "spool",
-                                  "control_socket", "log", "dns", "delivery", "queue", "limits",
-                                  "metrics", "ndr", "defaults", "partners", "sensitive"});
+                                  "control_socket", "log", "dns", "delivery", "mta_sts", "queue",
+                                  "limits", "metrics", "ndr", "defaults", "partners", "sensitive"});
     simple_sections(top, c);
     policy_sections(top, c);
     if (!find(top, "hostname")) c.hostname = machine_hostname();

@@ -72,6 +72,13 @@ struct MtaStsFacts {
     enum class Mode { None, Enforce, Testing };
     Mode mode = Mode::None;
     std::vector<std::string> mx_patterns;  // "mx.example.nl" or "*.example.nl"
+    std::string id;                        // the policy's TXT id, for the log
+    // RFC 8461 §5.1: the policy was checked against the live TXT record in
+    // this attempt. A failure it causes is never permanent otherwise.
+    bool current = true;
+    // Why no policy applies (or where it came from), in plain words for the
+    // log and the refusal of `authenticated`: "example.nl publishes no MTA-STS policy".
+    std::string note;
 };
 
 // RFC 7672 §3.1, RFC 7671 §4: usable = DANE-TA(2) or DANE-EE(3), selector 0

@@ -117,16 +117,48 @@ Demand mta_sts_demand(TlsLevel level, const config::Partner& p, const MtaStsFact
     const bool listed =
         std::any_of(sts.mx_patterns.begin(), sts.mx_patterns.end(),
                     [&](const auto& pat) { return mx_pattern_matches(pat, host.name); });
-    // RFC 8461 §5: an MX that does not match an enforce policy MUST NOT be used.
+    // RFC 8461 §4.1, §5: an MX that does not match an enforce policy MUST NOT be used.
     if (!listed)
-        return refuse(
-            level, Gate::TlsFailure, Reason::MtaStsMxMismatch,
-            host.name + " is not among the MX hosts of the recipient domain's MTA-STS policy");
+        return refuse(level, Gate::TlsFailure, Reason::MtaStsMxMismatch,
+                      host.name +
+                          " is not among the MX hosts of the recipient domain's MTA-STS policy" +
+                          (sts.id.empty() ? std::string() : " (policy id " + sts.id + ")"));
     // RFC 8461 §4.2: PKIX-valid certificate for the MX host name.
     Demand d = required(level, p, AuthMethod::MtaSts,
                         "MTA-STS policy in enforce mode lists " + host.name + ": PKIX required");
     d.check.names.push_back(host.name);
     return d;
+}
+
+// What an MTA-STS policy demands of one host where the partner honours it.
+// RFC 8461 §2: where usable DNSSEC-valid TLSA records exist DANE decides and
+// the policy is not consulted, in both directions; a TLSA lookup that failed
+// defers (RFC 7672 §2.1) rather than fall back to the weaker proof.
+Demand sts_or_dane(TlsLevel level, const config::Partner& p, const MxFacts& mx,
+                   const HostFacts& host, Dane dane, const MtaStsFacts& sts) {
+    if (dane == Dane::Usable) return dane_demand(level, p, mx, host);
+    // A TLSA lookup that should have happened and did not also defers.
+    if (auto fail = tlsa_failure(level, dane, host)) return *fail;
+    return mta_sts_demand(level, p, sts, host);
+}
+
+// Why `authenticated` has no route, in the words of the table's row.
+std::string unauthenticatable(const MxFacts& mx, const HostFacts& host, const config::Partner& p,
+                              const MtaStsFacts& sts) {
+    std::string sts_part;
+    if (!p.mta_sts) {
+        sts_part = "MTA-STS is switched off for this partner (mta_sts: false)";
+    } else if (sts.mode == MtaStsFacts::Mode::Testing) {
+        sts_part = "the MTA-STS policy of " + mx.domain + " is in testing mode";
+    } else if (!sts.note.empty()) {
+        sts_part = sts.note;
+    } else {
+        sts_part = "no MTA-STS policy in enforce mode for " + mx.domain;
+    }
+    return "no DANE: the MX record of " + mx.domain +
+           " is not DNSSEC-secure, so the TLSA records of " + host.name +
+           " cannot count; no MTA-STS: " + sts_part + "; no PKIX with the MX name: " +
+           "that needs a DNSSEC-secure MX record. The server cannot be authenticated";
 }
 
 // The configured level's demand, MTA-STS included, before `mode` is applied.
@@ -135,16 +167,19 @@ Demand configured_demand(const config::Partner& p, const MxFacts& mx, const Host
                          const MtaStsFacts& sts, std::optional<Demand>& sts_shadow) {
     const TlsLevel level = p.tls;
     const Dane dane = dane_state(mx, host);
-    // Where no DANE applies, an MTA-STS policy upgrades the opportunistic levels.
+    // An MTA-STS enforce policy raises the opportunistic levels (may, encrypt,
+    // dane without usable TLSA) to authenticated TLS: DANE where usable TLSA
+    // exist, else the policy. A testing policy is judged on the side, and
+    // only where DANE does not decide.
     auto with_mta_sts = [&](Demand base) {
         if (!p.mta_sts) return base;
         switch (sts.mode) {
             case MtaStsFacts::Mode::None:
                 return base;
             case MtaStsFacts::Mode::Enforce:
-                return mta_sts_demand(level, p, sts, host);
+                return sts_or_dane(level, p, mx, host, dane, sts);
             case MtaStsFacts::Mode::Testing:
-                sts_shadow = mta_sts_demand(level, p, sts, host);
+                if (dane != Dane::Usable) sts_shadow = sts_or_dane(level, p, mx, host, dane, sts);
                 return base;
         }
         return base;
@@ -193,10 +228,10 @@ Demand configured_demand(const config::Partner& p, const MxFacts& mx, const Host
                     return dane_demand(level, p, mx, host);
                 case Dane::Unusable:
                     // RFC 7672 §2.2: STARTTLS is required even when every TLSA record is unusable
-                    return required(
-                        level, p, AuthMethod::None,
-                        "TLSA records at " + tlsa_name(host) +
-                            " are all unusable: encryption required, no authentication");
+                    return with_mta_sts(
+                        required(level, p, AuthMethod::None,
+                                 "TLSA records at " + tlsa_name(host) +
+                                     " are all unusable: encryption required, no authentication"));
                 case Dane::NoRecords:
                     return with_mta_sts(opportunistic(
                         level, "no TLSA records for " + host.name + ": STARTTLS when offered"));
@@ -228,11 +263,13 @@ Demand configured_demand(const config::Partner& p, const MxFacts& mx, const Host
             }
             return refuse(level, Gate::Defer, Reason::Unknown, "unexpected TLSA state");
         case TlsLevel::Authenticated:
+            // RFC 8689 §4.1, the table's row: DANE where usable TLSA exist ...
             if (auto fail = tlsa_failure(level, dane, host)) return *fail;
             if (dane == Dane::Usable) return dane_demand(level, p, mx, host);
+            // ... else an MTA-STS policy in enforce mode ...
             if (p.mta_sts && sts.mode == MtaStsFacts::Mode::Enforce)
                 return mta_sts_demand(level, p, sts, host);
-            // RFC 8689 §4.1: PKIX with the MX name only when that name is not spoofable.
+            // ... else PKIX with the MX name, only when that name is not spoofable.
             if (host_name_secure(mx, host)) {
                 Demand d = required(level, p, AuthMethod::Pkix,
                                     "no DANE or MTA-STS; MX " + host.name +
@@ -241,9 +278,7 @@ Demand configured_demand(const config::Partner& p, const MxFacts& mx, const Host
                 return d;
             }
             return refuse(level, Gate::TlsFailure, Reason::NoDnssec,
-                          "no DANE TLSA records, no MTA-STS policy and the MX record of " +
-                              mx.domain +
-                              " is not DNSSEC-secure: the server cannot be authenticated");
+                          unauthenticatable(mx, host, p, sts));
     }
     return refuse(level, Gate::Defer, Reason::Unknown, "unknown TLS level");
 }

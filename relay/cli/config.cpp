@@ -178,6 +178,9 @@ std::string print_config(const config::Config& c) {
             std::to_string(c.delivery.concurrency_per_destination));
     p.value(2, "max_concurrency", std::to_string(c.delivery.max_concurrency));
 
+    p.section("mta_sts");
+    p.value(2, "port", std::to_string(c.mta_sts.port));
+    p.value(2, "fetch_timeout", duration(c.mta_sts.fetch_timeout));
     p.section("queue");
     std::vector<std::string> steps;
     for (const auto& d : c.queue.retry_schedule) steps.push_back(duration(d));

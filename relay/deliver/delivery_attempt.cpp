@@ -72,6 +72,26 @@ bool wants_tlsa(policy::TlsLevel level) {
     return true;
 }
 
+// The levels an MTA-STS policy can change (the TLS-level table): may and
+// encrypt are raised by an enforce policy, dane uses it where no DANE applies,
+// authenticated has it as its second route. The others name their own proof.
+bool consults_mta_sts(policy::TlsLevel level) {
+    switch (level) {
+        case policy::TlsLevel::May:
+        case policy::TlsLevel::Encrypt:
+        case policy::TlsLevel::Dane:
+        case policy::TlsLevel::Authenticated:
+            return true;
+        case policy::TlsLevel::None:
+        case policy::TlsLevel::Fingerprint:
+        case policy::TlsLevel::Verify:
+        case policy::TlsLevel::Secure:
+        case policy::TlsLevel::DaneOnly:
+            return false;
+    }
+    return false;
+}
+
 Outcome temp(Reason r, std::string detail) {
     Outcome o;
     o.verdict = Verdict::TempFail;
@@ -224,9 +244,14 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
 }
 
 asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner& partner,
-                                                 const connect::Target& target) {
+                                                 const connect::Target& target,
+                                                 const policy::MtaStsFacts& sts) {
     const config::Config& cfg = *setup_.config;
-    connect::Route route = co_await setup_.connector->resolve(target, wants_tlsa(partner.tls));
+    // RFC 8461 §2: where a policy applies, usable TLSA records decide first,
+    // so they are looked up for the levels that a policy raises too.
+    const bool sts_applies = partner.mta_sts && sts.mode != policy::MtaStsFacts::Mode::None;
+    connect::Route route =
+        co_await setup_.connector->resolve(target, wants_tlsa(partner.tls) || sts_applies);
     if (auto o = policy::check_destination(route.mx)) {
         run.last = *o;
         run.last_host.clear();
@@ -250,7 +275,7 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             continue;
         }
         policy::Requirement req =
-            policy::requirement_for_host(partner, route.mx, host, {}, run.env.requiretls);
+            policy::requirement_for_host(partner, route.mx, host, sts, run.env.requiretls);
         if (auto o = policy::before_connect(req)) {
             if (policy::is_tls_failure(o->reason)) metrics::tls_failure(partner.name, o->reason);
             run.last = *o;
@@ -326,6 +351,14 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
               std::string(policy::to_string(effective.mode)) + (env.requiretls ? "/rt" : "");
     result.partner = partner.name.empty() ? "defaults" : partner.name;
     result.level = effective.tls;
+    // RFC 8461: the recipient domain's policy, for MX delivery only (a
+    // configured next hop is not the domain's MX). Fetched before the hosts,
+    // in this destination's worker: other destinations never wait for it.
+    policy::MtaStsFacts sts;
+    if (setup_.sts && effective.mta_sts && !partner.next_hop && consults_mta_sts(effective.tls)) {
+        sts = co_await setup_.sts->lookup(domain);
+        run.key += "/sts:" + std::string(policy::to_string(sts.mode)) + ":" + sts.id;
+    }
 
     if (kept_ && kept_->conn && kept_->conn->usable() && kept_->key == run.key) {
         run.last_host = kept_->host;
@@ -336,11 +369,16 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
     }
     if (!run.pending.empty()) {
         const connect::Target target = connect::target_for(partner, domain, cfg.delivery.port);
-        if (!co_await try_hosts(run, effective, target) && run.stopped()) {
+        if (!co_await try_hosts(run, effective, target, sts) && run.stopped()) {
             run.cancel_pending();  // the operator's action decides their fate, not this attempt
         } else if (!run.pending.empty()) {
             policy::Disposition d =
                 policy::dispose(run.last.verdict, effective.on_tls_failure, false);
+            // RFC 8461 §5.1: no permanent failure under a policy that the live
+            // TXT record did not confirm in this attempt.
+            if (d == policy::Disposition::Bounce && !sts.current &&
+                sts.mode == policy::MtaStsFacts::Mode::Enforce)
+                d = policy::Disposition::Defer;
             // Bounce only once every candidate host was really tried.
             if (d == policy::Disposition::Bounce && run.last.verdict == Verdict::TlsFailure &&
                 run.any_temp)
@@ -352,7 +390,7 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
                 run.any_temp = false;
                 run.key += "/reroute";
                 if (!co_await try_hosts(run, fallback,
-                                        connect::target_for(*partner.fallback_next_hop))) {
+                                        connect::target_for(*partner.fallback_next_hop), {})) {
                     d = policy::dispose(run.last.verdict, fallback.on_tls_failure, false);
                     if (d == policy::Disposition::Reroute) d = policy::Disposition::Defer;
                 }

@@ -21,6 +21,7 @@
 #include "relay/connect/connector.hpp"
 #include "relay/deliver/smtp_client.hpp"
 #include "relay/log/delivery_log.hpp"
+#include "relay/mtasts/sts_source.hpp"
 #include "relay/spool/envelope.hpp"
 
 namespace chainmail::deliver {
@@ -59,7 +60,8 @@ struct AttemptSetup {
     const config::Config* config = nullptr;
     tls::ClientTls* tls = nullptr;
     connect::Connector* connector = nullptr;
-    double timeout_scale = 1.0;  // tests shorten the protocol timeouts
+    mtasts::StsSource* sts = nullptr;  // nullptr: MTA-STS policies are never looked up
+    double timeout_scale = 1.0;        // tests shorten the protocol timeouts
 };
 
 // One per destination worker; runs on one thread (the scheduler's executor).
@@ -87,7 +89,8 @@ class DeliveryAttempt {
     struct Kept;
     struct Run;
     boost::asio::awaitable<bool> try_hosts(Run& run, const config::Partner& partner,
-                                           const connect::Target& target);
+                                           const connect::Target& target,
+                                           const policy::MtaStsFacts& sts);
     boost::asio::awaitable<bool> transact(Run& run, Connection& conn, const policy::Outcome& o,
                                           std::uint16_t port);
 

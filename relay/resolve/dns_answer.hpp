@@ -62,6 +62,13 @@ struct TlsaAnswer {
     std::vector<TlsaRecord> records;
 };
 
+// TXT at a name (RFC 1035 §3.3.14): one string per record, its
+// character-strings joined without separators (RFC 8461 §3.1, RFC 7208 §3.3).
+struct TxtAnswer {
+    DnsStatus status;
+    std::vector<std::string> records;
+};
+
 // The state of an address lookup from its two families:
 // - Bogus if either family is Bogus (never used: the delivery defers);
 // - with addresses: Secure if no family is Insecure or an insecure denial,

@@ -46,6 +46,18 @@ std::optional<MxHost> parse_mx(std::span<const std::uint8_t> rdata) {
     return mx;
 }
 
+std::optional<std::string> parse_txt(std::span<const std::uint8_t> rdata) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < rdata.size()) {
+        const std::size_t n = rdata[pos++];
+        if (n > rdata.size() - pos) return std::nullopt;
+        out.append(reinterpret_cast<const char*>(rdata.data() + pos), n);
+        pos += n;
+    }
+    return out;
+}
+
 std::optional<TlsaRecord> parse_tlsa(std::span<const std::uint8_t> rdata) {
     // RFC 6698 §2.1: three one-octet fields, then at least one octet of data.
     if (rdata.size() < 4) return std::nullopt;

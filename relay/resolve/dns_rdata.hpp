@@ -27,6 +27,10 @@ std::optional<MxHost> parse_mx(std::span<const std::uint8_t> rdata);
 // TLSA rdata: usage, selector, matching type, association data (RFC 6698 §2.1).
 std::optional<TlsaRecord> parse_tlsa(std::span<const std::uint8_t> rdata);
 
+// TXT rdata: one or more <character-string>s, each a length byte and that
+// many bytes (RFC 1035 §3.3.14), joined; nullopt when a length runs past the end.
+std::optional<std::string> parse_txt(std::span<const std::uint8_t> rdata);
+
 // "Mx.Example.NL." -> "mx.example.nl"
 std::string normalize_name(std::string_view name);
 

@@ -23,6 +23,7 @@ namespace {
 constexpr int kClassIn = 1;
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
+constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
 constexpr int kTypeDnskey = 48;
 constexpr int kTypeTlsa = 52;
@@ -341,6 +342,18 @@ asio::awaitable<DnsStatus> DnsResolver::dnskey(std::string zone) {
     auto q = start(impl, std::move(zone), kTypeDnskey);
     co_await finish(*q);
     co_return status_of(*q, impl->options.timeout);
+}
+
+asio::awaitable<TxtAnswer> DnsResolver::txt(std::string name) {
+    const auto impl = impl_;
+    auto q = start(impl, std::move(name), kTypeTxt);
+    co_await finish(*q);
+    TxtAnswer a;
+    a.status = status_of(*q, impl->options.timeout);
+    if (!a.status.ok()) co_return a;
+    for (auto rd : rdata_of(*q))
+        if (auto t = parse_txt(rd)) a.records.push_back(std::move(*t));
+    co_return a;
 }
 
 }  // namespace chainmail::resolve

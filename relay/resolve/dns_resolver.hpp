@@ -49,6 +49,8 @@ class DnsResolver {
     boost::asio::awaitable<TlsaAnswer> tlsa(std::string host, std::uint16_t port);
     // The DNSKEY set of a zone apex: only its DNSSEC state (the self-check).
     boost::asio::awaitable<DnsStatus> dnskey(std::string zone);
+    // TXT records at a name, CNAMEs followed (RFC 8461 §3.1 for `_mta-sts`).
+    boost::asio::awaitable<TxtAnswer> txt(std::string name);
 
     struct Impl;
 

@@ -12,6 +12,7 @@
 #include "relay/bounce/ndr_template.hpp"
 #include "relay/connect/connector.hpp"
 #include "relay/deliver/delivery_attempt.hpp"
+#include "relay/mtasts/sts_source.hpp"
 #include "relay/schedule/queue_control.hpp"
 #include "relay/schedule/scheduler.hpp"
 #include "relay/schedule/settle.hpp"
@@ -51,6 +52,9 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
           resolver(e, c.dns, opts.resolver),
           tls(c.tls.ca_file),
           connector(resolver),
+          sts(e, resolver,
+              {c.tls.ca_file, c.spool + "/mta-sts", c.mta_sts.port,
+               std::chrono::duration_cast<std::chrono::milliseconds>(c.mta_sts.fetch_timeout)}),
           templates(load_templates(c)),
           sched(*cfg),
           timer(e),
@@ -71,6 +75,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     resolve::DnsResolver resolver;
     tls::ClientTls tls;
     connect::Connector connector;
+    mtasts::StsSource sts;  // MTA-STS policies, cached under SPOOL/mta-sts
     bounce::NdrTemplates templates;
     Scheduler sched;
     asio::steady_timer timer;
@@ -249,7 +254,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     asio::awaitable<void> worker(std::string dest, Batch batch,
                                  std::shared_ptr<const config::Config> c) {
         auto self = shared_from_this();
-        deliver::DeliveryAttempt attempt({c.get(), &tls, &connector, opts.timeout_scale});
+        deliver::DeliveryAttempt attempt({c.get(), &tls, &connector, &sts, opts.timeout_scale});
         int n = 0;
         while (!batch.rcpts.empty()) {
             try {

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 [ $# -ge 1 ] || { echo "usage: tests/fuzz/run.sh SECONDS [TARGET...]" >&2; exit 2; }
 seconds=$1
 shift
-targets=${*:-"smtp_parse data_reader smtp_reply dns_rdata spool_records config"}
+targets=${*:-"smtp_parse data_reader smtp_reply dns_rdata spool_records config mta_sts"}
 
 build=build-fuzz
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -19,6 +19,8 @@
 #                                         # dies, nsd is stopped (a crashed test leaks nothing).
 #                                         # With DNSLAB_RECORDS=FILE, each line "ZONE RR..." of
 #                                         # FILE is added before signing.
+#   bash dnslab.sh change DIR ZONE REGEX [RR...]  # while serving: removes ZONE's records
+#                                         # matching REGEX, adds the RRs, re-signs, reloads
 #   bash dnslab.sh stop DIR               # stops nsd and removes DIR
 #
 # Names served (TLD = lab; every zone below lab. except insecure.lab is signed):
@@ -336,6 +338,19 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         fi
         echo "$DNSLAB_PORT"
         ;;
+    change)
+        [ $# -ge 4 ] || { echo "usage: dnslab.sh change DIR ZONE REGEX [RR...]" >&2; exit 2; }
+        DNSLAB_DIR=$(cd "$2" && pwd)
+        DNSLAB_PORT=$(cat "$DNSLAB_DIR/port")
+        DNSLAB_NSD_PID=$(cat "$DNSLAB_DIR/nsd.pid")
+        DNSLAB_SERIAL=$(_dnslab_served_serial)
+        [ -n "$DNSLAB_SERIAL" ] || { echo "dnslab: no serial served" >&2; exit 1; }
+        zone=$3
+        dnslab_del_records "$zone" "$4" || exit 1
+        shift 4
+        for rr in "$@"; do dnslab_add_record "$zone" "$rr" || exit 1; done
+        dnslab_sign_and_reload || exit 1
+        ;;
     stop)
         [ $# -ge 2 ] || { echo "usage: dnslab.sh stop DIR" >&2; exit 2; }
         [ -d "$2" ] || exit 0
@@ -343,7 +358,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         dnslab_stop
         ;;
     *)
-        echo "usage: dnslab.sh start DIR [OWNER_PID] | stop DIR" >&2
+        echo "usage: dnslab.sh start DIR [OWNER_PID] | change DIR ZONE REGEX [RR...] | stop DIR" >&2
         exit 2
         ;;
     esac

@@ -92,6 +92,12 @@ TEST_CASE("TLSA rdata", "[resolve]") {
     CHECK_FALSE(parse_tlsa(Bytes{3, 1, 1}));
 }
 
+TEST_CASE("TXT rdata: character-strings joined (RFC 1035 section 3.3.14)", "[resolve]") {
+    CHECK(parse_txt(Bytes{3, 'v', '=', 'S', 2, 'T', 'S'}) == "v=STS");
+    CHECK(parse_txt(Bytes{0}) == "");
+    CHECK_FALSE(parse_txt(Bytes{4, 'a', 'b'}));
+}
+
 TEST_CASE("MX order: preference first, the random source orders equal ones", "[resolve]") {
     std::vector<MxHost> hosts{{20, "c"}, {10, "b"}, {10, "a"}, {30, "d"}};
     auto keep = [] { return std::uint64_t{1}; };  // j = n-1: no swap

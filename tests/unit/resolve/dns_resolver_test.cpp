@@ -146,6 +146,17 @@ TEST_CASE("TLSA: secure records, secure NODATA and NXDOMAIN", "[resolve]") {
     CHECK(other.status.state == DnsState::NotFound);
 }
 
+TEST_CASE("TXT: secure records with their strings joined, NXDOMAIN", "[resolve]") {
+    asio::io_context io;
+    DnsResolver res(io.get_executor(), DnsLab::get().dns());
+    auto t = run(io, res.txt("_25._tcp.mx3.secure.lab"));
+    REQUIRE(t.status.state == DnsState::Secure);
+    CHECK(t.records == std::vector<std::string>{"a name without TLSA"});
+    auto nx = run(io, res.txt("_mta-sts.nothing.secure.lab"));
+    CHECK(nx.status.state == DnsState::NotFound);
+    CHECK(nx.records.empty());
+}
+
 TEST_CASE("an unsigned zone answers Insecure, never Secure", "[resolve]") {
     asio::io_context io;
     DnsResolver res(io.get_executor(), DnsLab::get().dns());
