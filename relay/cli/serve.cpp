@@ -21,6 +21,7 @@
 #include "relay/control/control_server.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
+#include "relay/metrics/metrics.hpp"
 #include "relay/metrics/serve_metrics.hpp"
 #include "relay/resolve/dnssec_selfcheck.hpp"
 #include "relay/schedule/outbound.hpp"
@@ -47,6 +48,9 @@ asio::awaitable<void> dnssec_selfcheck_task(asio::any_io_executor ex, config::Dn
     }
     resolve::publish(result);
     resolve::log_selfcheck(result);
+    using State = resolve::DnssecSelfCheck::State;
+    if (result.state == State::Ok || result.state == State::Failed)
+        metrics::dnssec_selfcheck(result.ok());
 }
 
 void start_dnssec_selfcheck(asio::io_context& io, const config::Dns& dns) {

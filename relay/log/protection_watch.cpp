@@ -16,9 +16,11 @@ std::optional<ProtectionWatch::Flag> ProtectionWatch::observe(const DeliveryEven
         case Event::Deferred:
         case Event::Bounced:
         case Event::Expired:
+        case Event::Held:  // on_tls_failure: hold after a failed attempt
             if (policy::is_tls_failure(e.reason, e.dsn)) p = policy::Protection::Failing;
             break;
         case Event::Received:
+        case Event::Deleted:  // an operator's decision, not the partner's protection
             break;
     }
     if (!p) return std::nullopt;

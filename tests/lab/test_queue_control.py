@@ -247,6 +247,10 @@ class QueueControl(LabCase, unittest.TestCase):
         # A configuration another user can read: only the socket matters here.
         d = tempfile.mkdtemp(dir=self.lab.dir)
         os.chmod(d, 0o755)
+        # The loader refuses a spool its user cannot write (as serve would):
+        # give that user a spool of its own.
+        os.mkdir(os.path.join(d, "spool"))
+        os.chown(os.path.join(d, "spool"), 65534, 65534)
         other = os.path.join(d, "other.yaml")
         with open(other, "w") as f:
             f.write(f"spool: {d}/spool\ncontrol_socket: {path}\n")
