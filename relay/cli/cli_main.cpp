@@ -102,8 +102,9 @@ int run(int argc, char** argv) {
     std::vector<std::string> targets;
     auto* probe = app.add_subcommand(
         "probe",
-        "live check of a partner, nothing sent: MX, DNSSEC, TLSA, MTA-STS, STARTTLS, "
-        "certificate, and what each TLS level would decide");
+        "NOT AVAILABLE IN THIS VERSION (it answers so and exits 2). Planned: a live check "
+        "of a partner, nothing sent: MX, DNSSEC, TLSA, MTA-STS, STARTTLS, certificate, and "
+        "what each TLS level would decide");
     add_config(probe);
     probe->add_option("TARGET", targets, "domains or addresses")->required();
 
@@ -210,7 +211,7 @@ int run(int argc, char** argv) {
     if (config->parsed()) return cmd_config(common);
     if (health->parsed()) return cmd_health(common, health_timeout);
     if (policy->parsed()) return cmd_policy(common, domains);
-    if (probe->parsed()) return not_yet("chainmail probe", "the MTA-STS and probe work");
+    if (probe->parsed()) return not_yet("chainmail probe", "a later version");
     if (report->parsed()) return cmd_report(common, ropt);
     if (qlist->parsed()) return cmd_queue_list(common, json);
     if (qshow->parsed())
