@@ -25,8 +25,9 @@ phase "tests"
 asan_units="config policy spool log resolve tls"
 asan_targets=""
 for u in $asan_units; do asan_targets="$asan_targets test_$u"; done
-for f in smtp_parse data_reader smtp_reply dns_rdata spool_records config; do
-  asan_targets="$asan_targets replay_$f"
+# Every fuzz target's corpus replay (one folder per target in tests/fuzz/corpus).
+for f in tests/fuzz/corpus/*/; do
+  asan_targets="$asan_targets replay_$(basename "$f")"
 done
 phase "build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \

@@ -31,6 +31,8 @@ struct LogRecord {
 // Fills `out` from `line` (no trailing newline). False for a damaged line:
 // not one JSON object, nested deeper than 8, or without "ts"/"event" strings.
 bool parse_line(std::string_view line, LogRecord& out);
+// The record would point into a string that dies at the end of the call.
+bool parse_line(std::string&& line, LogRecord& out) = delete;
 
 // Calls f(JsonText) for each string of a JSON array text (LogRecord::rcpts).
 template <class F>
