@@ -12,18 +12,12 @@ import sys
 import tempfile
 
 import yaml
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from checks import check, exit_if_failed  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 SOURCE = os.environ["CHAINMAIL_SOURCE_DIR"]
 EXAMPLE = os.path.join(SOURCE, "config", "chainmail.example.yaml")
-
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def run(*args, env=None):
@@ -136,6 +130,5 @@ partners:
     r = run("config", "--help")
     check(r.returncode == 0 and "effective configuration" in r.stdout, "config --help")
 
-if failures:
-    sys.exit(f"{len(failures)} check(s) failed")
+exit_if_failed()
 print("ok")

@@ -29,6 +29,8 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from checks import free_port  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 SINK = os.environ.get("CHAINMAIL_SINK", "")
@@ -40,12 +42,6 @@ KILLS = 3
 CONCURRENCY = 20  # queue.concurrency_per_destination: messages in flight at most
 MAX_MEDIAN_DUPLICATES = 2
 RUN_LIMIT_S = 90  # one run, deliveries included; a bound, not the expected time
-
-
-def free_port(ip):
-    with socket.socket() as s:
-        s.bind((ip, 0))
-        return s.getsockname()[1]
 
 
 def port_open(ip, port):

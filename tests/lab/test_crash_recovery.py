@@ -20,18 +20,14 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from checks import free_port  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 ROUNDS = 3
 THREADS = 10
 PER_THREAD = 20
 DEADLINE = time.monotonic() + 50  # the whole test, rounds included
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port):

@@ -13,22 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from checks import check, exit_if_failed, free_port  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 SOURCE = os.environ["CHAINMAIL_SOURCE_DIR"]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def health(cfg, *extra):
@@ -88,6 +77,5 @@ check('VOLUME ["/var/spool/chainmail", "/var/log/chainmail"]' in docker,
       "the spool and the log are volumes")
 check("cmake -S . -B build -DCMAKE_BUILD_TYPE=Release" in docker, "built with the README's cmake")
 
-if failures:
-    sys.exit(f"{len(failures)} check(s) failed")
+exit_if_failed()
 print("ok")

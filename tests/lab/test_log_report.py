@@ -13,18 +13,12 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from checks import check, failures  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 SRC = os.environ["CHAINMAIL_SOURCE_DIR"]
 LOGGEN = os.path.join(SRC, "tests/lab/lib/loggen.py")
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def run(*args, ok=0):

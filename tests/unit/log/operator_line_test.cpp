@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "relay/log/operator_line.hpp"
+#include "tests/unit/log/sample_event.hpp"
 
 using namespace chainmail::log;
 using chainmail::policy::Reason;
@@ -9,19 +10,9 @@ using chainmail::policy::Reason;
 namespace {
 
 DeliveryEvent delivered() {
-    DeliveryEvent e;
-    e.event = Event::Delivered;
+    DeliveryEvent e = test::sample_delivered();
     e.queue_id = "01JDQ";
-    e.rcpt = "b@ziekenhuis-west.nl";
-    e.partner = "ziekenhuis-west";
-    e.policy = "dane-only";
-    e.host = "mx.ziekenhuis-west.nl";
-    e.ip = "192.0.2.1";
-    e.port = 25;
-    e.tls = TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", "dane-ee"};
-    e.dsn = "2.0.0";
     e.reply = "250 2.0.0 Ok: queued as 4cbd";
-    e.delay_s = 0.41;
     return e;
 }
 

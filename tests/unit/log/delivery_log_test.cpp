@@ -10,27 +10,12 @@
 #include <vector>
 
 #include "relay/log/delivery_log.hpp"
+#include "tests/unit/log/sample_event.hpp"
 
 using namespace chainmail::log;
 
 TEST_CASE("a delivered event carries every field of docs/delivery-log.md, in its order") {
-    DeliveryEvent e;
-    e.event = Event::Delivered;
-    e.ts_ms = 1795348800123;
-    e.queue_id = "01JD";
-    e.message_id = "<m@x>";
-    e.from = "a@gemeente.nl";
-    e.rcpt = "b@ziekenhuis-west.nl";
-    e.partner = "ziekenhuis-west";
-    e.policy = "dane-only";
-    e.host = "mx.ziekenhuis-west.nl";
-    e.ip = "192.0.2.1";
-    e.port = 25;
-    e.tls = TlsInfo{"TLSv1.3", "TLS_AES_256_GCM_SHA384", "dane-ee"};
-    e.dsn = "2.0.0";
-    e.reply = "250 2.0.0 Ok: queued";
-    e.attempt = 1;
-    e.delay_s = 0.41;
+    const DeliveryEvent e = test::sample_delivered();
     CHECK(to_json_line(e) ==
           R"({"ts":"2026-11-22T12:00:00.123Z","event":"delivered","queue_id":"01JD",)"
           R"("message_id":"<m@x>","from":"a@gemeente.nl","rcpt":"b@ziekenhuis-west.nl",)"
