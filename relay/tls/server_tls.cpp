@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "relay/tls/openssl_ptr.hpp"
+#include "relay/tls/ticket_keys.hpp"
 
 namespace chainmail::tls {
 
@@ -41,9 +42,16 @@ std::shared_ptr<boost::asio::ssl::context> make_server_context(const config::Tls
     if (SSL_CTX_set_ciphersuites(c, kTls13Suites) != 1) fail("TLS 1.3 cipher suites");
     if (SSL_CTX_set1_groups_list(c, kGroups) != 1) fail("TLS groups");
     SSL_CTX_set_dh_auto(c, 1);
-    SSL_CTX_set_options(c, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-                               SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_options(
+        c, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    // Resumption by stateless tickets only (RFC 5077, RFC 8446 §4.6.1): clients that
+    // reconnect skip the full handshake, and no session state is kept per client.
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    enable_session_tickets(c);
+    // A ticket lives one rotation period, the time its key is surely still kept.
+    SSL_CTX_set_timeout(c, static_cast<long>(kTicketLifetime.count()));
+    static constexpr unsigned char kSidContext[] = "chainmail-inbound";
+    SSL_CTX_set_session_id_context(c, kSidContext, sizeof kSidContext - 1);
     if (SSL_CTX_use_certificate_chain_file(c, id.certificate.c_str()) != 1)
         fail("tls.certificate " + id.certificate);
     if (SSL_CTX_use_PrivateKey_file(c, id.private_key.c_str(), SSL_FILETYPE_PEM) != 1)

@@ -1,6 +1,7 @@
 // server_tls: the TLS context for inbound STARTTLS, from tls.certificate and
 // tls.private_key. TLS 1.2 and 1.3 only, cipher suites and groups rated
-// "good" or "sufficient" by the NCSC-NL TLS guidelines (2021). Throws at start-up.
+// "good" or "sufficient" by the NCSC-NL TLS guidelines (2021); sessions resume by
+// tickets sealed with rotating keys (ticket_keys.hpp). Throws at start-up.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
