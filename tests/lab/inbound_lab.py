@@ -9,6 +9,10 @@ import ssl
 import subprocess
 import tempfile
 import time
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from checks import dead_resolver  # noqa: E402
 
 CHAINMAIL = os.environ.get("CHAINMAIL", "chainmail")
 
@@ -63,6 +67,9 @@ class Relay:
         nets = ", ".join(f'"{n}"' for n in networks)
         text += f"relay_from:\n  networks: [{nets}]\n  authenticated: true\n"
         text += f"spool: {self.spool}\ncontrol_socket: {self.spool}/control\nlog:\n  level: debug\n  delivery_log: {self.delivery_log}\n"
+        # Nothing here resolves by DNS; the start-up self-check must not
+        # reach the machine's own resolver either.
+        text += f'dns:\n  nameservers: ["{dead_resolver()}"]\n'
         if limits:
             text += "limits:\n" + limits
         text += extra_yaml

@@ -40,6 +40,7 @@ tls:
 spool: $4
 log:
   delivery_log: $3/delivery.jsonl
+control_socket: $4/control
 EOF
     chmod 644 "$tmp/$1.yaml"
 }

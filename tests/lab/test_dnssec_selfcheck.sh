@@ -56,6 +56,7 @@ config() {
 hostname: relay.lab
 listen: [{address: "127.0.0.1:$listen_port"}]
 spool: $tmp/spool-$1
+control_socket: $tmp/spool-$1/control
 dns:
   nameservers: ["$2"]
   trust_anchor_file: $3

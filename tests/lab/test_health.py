@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from checks import check, exit_if_failed, free_port  # noqa: E402
+from checks import check, dead_resolver, exit_if_failed, free_port  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 SOURCE = os.environ["CHAINMAIL_SOURCE_DIR"]
@@ -34,6 +34,8 @@ listen:
   - address: "0.0.0.0:{port}"
 spool: {tmp}/spool
 control_socket: {tmp}/spool/control
+dns:
+  nameservers: ["{dead_resolver()}"]
 """)
     # Nothing listens yet.
     r = health(cfg)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from checks import check, failures, free_port  # noqa: E402
+from checks import check, dead_resolver, failures, free_port  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 
@@ -33,6 +33,8 @@ control_socket: {tmp}/spool/control
 log:
   level: info
   delivery_log: {tmp}/delivery.jsonl
+dns:
+  nameservers: ["{dead_resolver()}"]
 """)
 
 
