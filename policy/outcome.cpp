@@ -1,53 +1,6 @@
 #include "policy/outcome.hpp"
 
 namespace chainmail::policy {
-namespace {
-
-// The class-less part of the enhanced status code ("7.10" for "5.7.10").
-std::string_view status_tail(Reason r) {
-    switch (r) {
-        case Reason::StartTlsNotOffered:
-        case Reason::StartTlsRefused:
-        case Reason::HandshakeFailed:
-        case Reason::TlsVersionTooLow:
-            return "7.10";  // RFC 5248 X.7.10: encryption needed
-        case Reason::CertificateChain:
-        case Reason::CertificateName:
-        case Reason::FingerprintMismatch:
-        case Reason::TlsaMismatch:
-        case Reason::MtaStsMxMismatch:
-            return "7.5";  // RFC 3463 X.7.5: cryptographic failure
-        case Reason::NoUsableTlsa:
-        case Reason::NoDnssec:
-            return "7.4";  // RFC 3463 X.7.4: security features not supported
-        case Reason::RequireTlsNotOffered:
-            return "7.30";  // RFC 8689 §5: REQUIRETLS support required
-        case Reason::DnssecBogus:
-            return "7.5";
-        case Reason::DnsTempFail:
-            return "4.3";  // RFC 3463 X.4.3: directory server failure
-        case Reason::ConnectFailed:
-        case Reason::NoAddress:
-            return "4.1";  // X.4.1: no answer from host
-        case Reason::NullMx:
-            return "1.10";  // RFC 7505 §4.2
-        case Reason::NoSuchDomain:
-            return "1.2";  // X.1.2: bad destination system address
-        case Reason::Expired:
-            return "4.7";        // X.4.7: delivery time expired
-        case Reason::Cancelled:  // RFC 3463 §3.1: no subject code fits an operator's decision
-        case Reason::None:
-        case Reason::Unknown:
-            return "0.0";
-    }
-    return "0.0";
-}
-
-}  // namespace
-
-std::string enhanced_status(Reason r, bool permanent) {
-    return std::string(permanent ? "5." : "4.") + std::string(status_tail(r));
-}
 
 Disposition dispose(Verdict v, OnTlsFailure on_tls_failure, bool hosts_left) {
     switch (v) {

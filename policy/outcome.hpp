@@ -63,12 +63,8 @@ struct Outcome {
     std::string would_fail_detail;
 };
 
-// RFC 3463 enhanced status: "5.7.10" etc. `permanent` picks 5 or 4.
-// Version too low is 5.7.10 (adequate encryption could not be negotiated);
-// no usable TLSA / no DNSSEC is 5.7.4 (the security feature is missing).
-std::string enhanced_status(Reason r, bool permanent);
-
-// What the delivery engine does next, after a non-Deliver outcome.
+// What the delivery engine does next, after a non-Deliver outcome
+// (next_step() in policy/failure_table.hpp decides it).
 enum class Disposition {
     NextHost,  // try the next candidate host in this attempt
     Bounce,    // permanent: NDR (only once every candidate host was tried)
@@ -110,6 +106,13 @@ constexpr bool is_tls_failure(Reason r) {
             return false;
     }
     return false;
+}
+
+// A missing protection stopped the delivery before any byte of the message
+// was sent: a TLS failure, or a bogus DNSSEC answer (RFC 4035 §5.5). The
+// report then says that nothing was sent unprotected.
+constexpr bool is_protection_failure(Reason r) {
+    return is_tls_failure(r) || r == Reason::DnssecBogus;
 }
 
 std::string_view to_string(Verdict v);

@@ -162,15 +162,17 @@ std::string subject_value(std::string_view words, std::string_view original_subj
 bool report_wanted(const spool::Envelope& env, const spool::Recipient& rcpt, Action action) {
     // RFC 3461 §6.2 / RFC 5321 §6.1: never a report to the null sender.
     if (env.sender.empty()) return false;
-    if (rcpt.notify & spool::kNotifyNever) return false;
+    const policy::Notify n{
+        (rcpt.notify & spool::kNotifyNever) != 0, (rcpt.notify & spool::kNotifySuccess) != 0,
+        (rcpt.notify & spool::kNotifyFailure) != 0, (rcpt.notify & spool::kNotifyDelay) != 0};
     switch (action) {
         case Action::Failed:
-            return rcpt.notify == 0 || (rcpt.notify & spool::kNotifyFailure);
+            return policy::report_wanted(policy::RcptOutcome::Bounced, n);
         case Action::Delayed:
-            return rcpt.notify == 0 || (rcpt.notify & spool::kNotifyDelay);
+            return policy::report_wanted(policy::RcptOutcome::Deferred, n);
         case Action::Delivered:
         case Action::Relayed:
-            return (rcpt.notify & spool::kNotifySuccess) != 0;
+            return policy::report_wanted(policy::RcptOutcome::Delivered, n);
     }
     return false;
 }

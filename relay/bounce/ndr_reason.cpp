@@ -106,36 +106,6 @@ std::string_view template_for(Reason reason, Action action, std::string_view rep
     return action == Action::Delayed ? "delayed" : "temp_fail";
 }
 
-bool is_tls_reason(Reason reason) {
-    switch (reason) {
-        case Reason::StartTlsNotOffered:
-        case Reason::StartTlsRefused:
-        case Reason::HandshakeFailed:
-        case Reason::TlsVersionTooLow:
-        case Reason::CertificateChain:
-        case Reason::CertificateName:
-        case Reason::FingerprintMismatch:
-        case Reason::TlsaMismatch:
-        case Reason::NoUsableTlsa:
-        case Reason::NoDnssec:
-        case Reason::MtaStsMxMismatch:
-        case Reason::RequireTlsNotOffered:
-        case Reason::DnssecBogus:
-            return true;
-        case Reason::None:
-        case Reason::DnsTempFail:
-        case Reason::ConnectFailed:
-        case Reason::NoAddress:
-        case Reason::Unknown:
-        case Reason::NullMx:
-        case Reason::NoSuchDomain:
-        case Reason::Expired:
-        case Reason::Cancelled:
-            return false;
-    }
-    return false;
-}
-
 std::string status_for(Reason reason, Action action, std::string_view reply) {
     char cls = '5';
     switch (action) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/outcome.hpp"
+#include "policy/failure_table.hpp"
 
 namespace chainmail::bounce {
 
@@ -44,10 +44,6 @@ inline constexpr std::string_view kReasonTemplates[] = {
 // "peer_rejected", a 4xx "temp_fail"; without a reply "delayed" for a delay
 // and "temp_fail" otherwise. Delivered/Relayed are always "success".
 std::string_view template_for(policy::Reason reason, Action action, std::string_view reply);
-
-// True when the reason is a missing protection: the text then says that
-// nothing of the message was sent unprotected.
-bool is_tls_reason(policy::Reason reason);
 
 // RFC 3463 status: the class follows the action (5 failed, 4 delayed, 2
 // delivered/relayed). The peer's own enhanced code (or, without one, its

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "policy/failure_table.hpp"
 #include "policy/partner_match.hpp"
 #include "policy/reply_classify.hpp"
 #include "policy/tls_decision.hpp"

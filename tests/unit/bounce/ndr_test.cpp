@@ -94,7 +94,7 @@ TEST_CASE("every reason gets its own words, status and the not-sent-unprotected 
             json expect{{"languages", {"Uw bericht aan", "Your message to"}},
                         {"text_contains", {row.english, row.dutch, "b.devries@ziekenhuis-west.nl"}},
                         {"recipients", {failed_recipient(row.status)}}};
-            if (is_tls_reason(row.reason)) {
+            if (policy::is_protection_failure(row.reason)) {
                 expect["text_contains"].push_back(kEnglishSafe);
                 expect["text_contains"].push_back(kDutchSafe);
             } else {

@@ -29,30 +29,3 @@ TEST_CASE("after a TLS failure: every host first, then on_tls_failure") {
         CHECK(dispose(r.verdict, r.on, r.hosts_left) == r.expected);
     }
 }
-
-TEST_CASE("enhanced status codes per failure reason") {
-    struct Row {
-        Reason reason;
-        const char* permanent;
-    };
-    const Row rows[] = {
-        {Reason::StartTlsNotOffered, "5.7.10"},
-        {Reason::TlsVersionTooLow, "5.7.10"},
-        {Reason::HandshakeFailed, "5.7.10"},
-        {Reason::CertificateChain, "5.7.5"},
-        {Reason::CertificateName, "5.7.5"},
-        {Reason::TlsaMismatch, "5.7.5"},
-        {Reason::FingerprintMismatch, "5.7.5"},
-        {Reason::NoUsableTlsa, "5.7.4"},
-        {Reason::NoDnssec, "5.7.4"},
-        {Reason::NullMx, "5.1.10"},
-        {Reason::Expired, "5.4.7"},
-        {Reason::RequireTlsNotOffered, "5.7.30"},
-    };
-    for (const Row& r : rows) {
-        INFO(to_string(r.reason));
-        CHECK(enhanced_status(r.reason, true) == r.permanent);
-    }
-    CHECK(enhanced_status(Reason::Expired, false) == "4.4.7");
-    CHECK(enhanced_status(Reason::DnsTempFail, false) == "4.4.3");
-}

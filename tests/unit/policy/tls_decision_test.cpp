@@ -2,6 +2,7 @@
 // happy path with one thing changed, and must end as the table says.
 #include <catch2/catch.hpp>
 
+#include "policy/failure_table.hpp"
 #include "scenario.hpp"
 
 using namespace chainmail::policy;
