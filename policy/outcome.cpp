@@ -2,33 +2,6 @@
 
 namespace chainmail::policy {
 
-Disposition dispose(Verdict v, OnTlsFailure on_tls_failure, bool hosts_left) {
-    switch (v) {
-        case Verdict::Deliver:
-        case Verdict::RetryWithoutTls:
-            // Not failures; the engine does not ask. Deferring is the safe answer.
-            return Disposition::Defer;
-        case Verdict::TempFail:
-            return hosts_left ? Disposition::NextHost : Disposition::Defer;
-        case Verdict::PermFail:
-            return Disposition::Bounce;
-        case Verdict::TlsFailure:
-            if (hosts_left) return Disposition::NextHost;
-            switch (on_tls_failure) {
-                case OnTlsFailure::Bounce:
-                    return Disposition::Bounce;
-                case OnTlsFailure::Defer:
-                    return Disposition::Defer;
-                case OnTlsFailure::Hold:
-                    return Disposition::Hold;
-                case OnTlsFailure::Reroute:
-                    return Disposition::Reroute;
-            }
-            return Disposition::Defer;
-    }
-    return Disposition::Defer;
-}
-
 std::string_view to_string(Verdict v) {
     switch (v) {
         case Verdict::Deliver:

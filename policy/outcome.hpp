@@ -73,10 +73,6 @@ enum class Disposition {
     Reroute,   // hand to fallback_next_hop under `secure`
 };
 
-// A TLS failure goes to the next host while there is one, then follows
-// on_tls_failure. TempFail: next host, then defer. PermFail: bounce.
-Disposition dispose(Verdict v, OnTlsFailure on_tls_failure, bool hosts_left);
-
 // The reasons of the product's "TLS failure" (what on_tls_failure acts on).
 constexpr bool is_tls_failure(Reason r) {
     switch (r) {

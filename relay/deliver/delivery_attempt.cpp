@@ -1,13 +1,14 @@
-// delivery_attempt: the host loop of one destination and the per-recipient
-// verdicts. Order per host: requirement_for_host → before_connect → open →
-// judge → transaction; nothing of a message is sent unless judge() said Deliver.
+// delivery_attempt: the host loop of one destination, carrying out the
+// failure table's verdicts. Order per host: requirement_for_host →
+// before_connect → open → judge → transaction; nothing of a message is sent
+// unless judge() said Deliver. After a failure policy::next_step() says
+// whether the next host is tried; after the last, what each recipient gets.
 #include "relay/deliver/delivery_attempt.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include "policy/failure_table.hpp"
 #include "policy/partner_match.hpp"
-#include "policy/reply_classify.hpp"
 #include "policy/tls_decision.hpp"
 #include "relay/deliver/sensitive_mark.hpp"
 #include "relay/deliver/smtp_tls_facts.hpp"
@@ -39,6 +40,21 @@ struct DeliveryAttempt::Run {
     std::uint16_t last_port = 0;
     bool any_temp = false;  // some host could not be tried (never bounce on a TLS failure then)
     std::function<bool()> go_ahead;  // false: an operator stopped the message
+    policy::Situation base;          // the partner's choices and the message's age
+
+    // Where the attempt stands now, for the failure table.
+    policy::Situation situation(bool hosts_left) const {
+        policy::Situation s = base;
+        s.hosts_left = hosts_left;
+        s.host_skipped = any_temp;
+        s.now = policy::FailureClock::time_point(std::chrono::milliseconds(spool::now_ms()));
+        return s;
+    }
+    // The failure table on the last refusal: go on to the next host?
+    bool next_host(bool hosts_left) const {
+        return policy::next_step(policy::trouble_of(last), situation(hosts_left)).step ==
+               policy::Disposition::NextHost;
+    }
 
     bool stopped() const { return go_ahead && !go_ahead(); }
     // Every recipient without a verdict is Cancelled: nothing more is sent.
@@ -46,7 +62,7 @@ struct DeliveryAttempt::Run {
         for (std::size_t i : pending) {
             RcptResult r;
             r.index = i;
-            r.fate = RcptFate::Cancelled;
+            r.outcome = policy::RcptOutcome::Cancelled;
             r.reply = "stopped by the administrator";
             done.push_back(std::move(r));
         }
@@ -120,17 +136,6 @@ Outcome outcome_of(const policy::Requirement& req, const Connection* conn, const
     return o;
 }
 
-policy::SmtpReply to_policy(const Reply& r) {
-    std::string text;
-    for (const auto& l : r.lines) text += (text.empty() ? "" : "\n") + l;
-    return {r.code, r.enhanced, text};
-}
-
-std::string dsn_of(const Reply& r) {
-    if (!r.enhanced.empty()) return r.enhanced;
-    return std::to_string(r.code / 100) + ".0.0";
-}
-
 std::string would_fail_of(const Outcome& o) {
     if (!o.would_fail) return {};
     std::string s(policy::to_string(*o.would_fail));
@@ -192,8 +197,8 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
         r.would_fail = would_fail_of(o);
         const Reply* refusal = nullptr;
         if (tr.delivered(k)) {
-            r.fate = RcptFate::Delivered;
-            r.dsn = tr.data.enhanced.empty() ? "2.0.0" : tr.data.enhanced;
+            r.outcome = policy::RcptOutcome::Delivered;
+            r.dsn = policy::delivered_status(tr.data.enhanced);
             r.reply = tr.data.str();
             r.relayed = tr.dsn_dropped;
             run.done.push_back(std::move(r));
@@ -211,7 +216,7 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
             refusal = &tr.data;
         }
         if (!refusal && run.stopped()) {  // closed before the final dot: nothing delivered
-            r.fate = RcptFate::Cancelled;
+            r.outcome = policy::RcptOutcome::Cancelled;
             r.reply = "stopped by the administrator";
             run.done.push_back(std::move(r));
             continue;
@@ -220,17 +225,12 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
             left.push_back(r.index);
             continue;
         }
-        switch (policy::classify(to_policy(*refusal))) {
-            case policy::ReplyClass::PermFail:
-                r.fate = RcptFate::Failed;
-                break;
-            case policy::ReplyClass::Ok:  // a 2xx that is not delivery: unexpected, retry
-            case policy::ReplyClass::TempFail:
-                r.fate = RcptFate::Deferred;
-                break;
-        }
-        r.dsn = dsn_of(*refusal);
-        if (r.fate == RcptFate::Deferred && r.dsn.front() != '4') r.dsn = "4.0.0";
+        // The failure table: bounce on 5xx, defer on 4xx, expired at max_lifetime.
+        const policy::NextStep next =
+            policy::next_step(policy::trouble_of_reply(refusal->code, refusal->enhanced, r.reason),
+                              run.situation(false));
+        r.outcome = next.outcome;
+        r.dsn = next.status;
         r.reply = refusal->str();
         run.done.push_back(std::move(r));
     }
@@ -273,7 +273,8 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         if (hosts_left && setup_.connector->backed_off(host.name, host.port, now)) {
             run.last = temp(Reason::ConnectFailed, host.name + " failed recently; not tried");
             run.any_temp = true;
-            continue;
+            if (run.next_host(hosts_left)) continue;
+            break;
         }
         policy::Requirement req =
             policy::requirement_for_host(partner, route.mx, host, sts, run.env.requiretls);
@@ -281,14 +282,16 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             if (policy::is_tls_failure(o->reason)) metrics::tls_failure(partner.name, o->reason);
             run.last = *o;
             run.any_temp = run.any_temp || o->verdict == Verdict::TempFail;
-            continue;
+            if (run.next_host(hosts_left)) continue;
+            break;
         }
         if (route.addresses[i].empty()) {
             run.last =
                 temp(Reason::NoAddress, host.name + " has no address" +
                                             (route.notes[i].empty() ? "" : ": " + route.notes[i]));
             run.any_temp = true;
-            continue;
+            if (run.next_host(hosts_left)) continue;
+            break;
         }
         SessionOptions opts;
         opts.helo_name = cfg.hostname;
@@ -320,7 +323,8 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
                          o.detail);
             run.last = std::move(o);
             run.any_temp = run.any_temp || run.last.verdict == Verdict::TempFail;
-            continue;
+            if (run.next_host(hosts_left)) continue;
+            break;
         }
         setup_.connector->host_ok(host.name, host.port);
         co_await transact(run, *conn, o, host.port);
@@ -330,6 +334,8 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         } else {
             co_await conn->quit();
         }
+        // Recipients left without an answer: the table says whether the next host gets them.
+        if (!run.pending.empty() && !run.next_host(hosts_left)) break;
     }
     co_return run.pending.empty();
 }
@@ -340,7 +346,7 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
                                                         const std::function<bool()>& go_ahead) {
     const config::Config& cfg = *setup_.config;
     AttemptResult result;
-    Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false, go_ahead};
+    Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false, go_ahead, {}};
     const std::string domain = policy::domain_of(env.recipients.at(rcpts.at(0)).address);
     const config::Partner& partner = *policy::match_partner(cfg, domain).partner;
     // RFC 8689, docs/tls-levels.md: mail marked sensitive gets at least `authenticated`.
@@ -360,6 +366,12 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
         sts = co_await setup_.sts->lookup(domain);
         run.key += "/sts:" + std::string(policy::to_string(sts.mode)) + ":" + sts.id;
     }
+    run.base.on_tls_failure = effective.on_tls_failure;
+    run.base.fallback_next_hop = partner.fallback_next_hop.has_value();
+    // RFC 8461 §5.1: a policy the live TXT record did not confirm in this attempt.
+    run.base.sts_unconfirmed = !sts.current && sts.mode == policy::MtaStsFacts::Mode::Enforce;
+    run.base.arrival = policy::FailureClock::time_point(std::chrono::milliseconds(env.arrival_ms));
+    run.base.max_lifetime = cfg.queue.max_lifetime;
 
     if (kept_ && kept_->conn && kept_->conn->usable() && kept_->key == run.key) {
         run.last_host = kept_->host;
@@ -373,30 +385,22 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
         if (!co_await try_hosts(run, effective, target, sts) && run.stopped()) {
             run.cancel_pending();  // the operator's action decides their fate, not this attempt
         } else if (!run.pending.empty()) {
-            policy::Disposition d =
-                policy::dispose(run.last.verdict, effective.on_tls_failure, false);
-            // RFC 8461 §5.1: no permanent failure under a policy that the live
-            // TXT record did not confirm in this attempt.
-            if (d == policy::Disposition::Bounce && !sts.current &&
-                sts.mode == policy::MtaStsFacts::Mode::Enforce)
-                d = policy::Disposition::Defer;
-            // Bounce only once every candidate host was really tried.
-            if (d == policy::Disposition::Bounce && run.last.verdict == Verdict::TlsFailure &&
-                run.any_temp)
-                d = policy::Disposition::Defer;
-            if (d == policy::Disposition::Reroute && partner.fallback_next_hop) {
+            // Every host tried: the failure table decides for the recipients left.
+            policy::NextStep next =
+                policy::next_step(policy::trouble_of(run.last), run.situation(false));
+            if (next.step == policy::Disposition::Reroute) {
                 const config::Partner fallback = policy::reroute_partner(partner);
                 result.rerouted = true;
                 result.level = fallback.tls;
                 run.any_temp = false;
                 run.key += "/reroute";
+                // The fallback route has its own choices and no MTA-STS policy.
+                run.base.on_tls_failure = fallback.on_tls_failure;
+                run.base.rerouted = true;
+                run.base.sts_unconfirmed = false;
                 if (!co_await try_hosts(run, fallback,
-                                        connect::target_for(*partner.fallback_next_hop), {})) {
-                    d = policy::dispose(run.last.verdict, fallback.on_tls_failure, false);
-                    if (d == policy::Disposition::Reroute) d = policy::Disposition::Defer;
-                }
-            } else if (d == policy::Disposition::Reroute) {
-                d = policy::Disposition::Defer;  // no fallback configured: keep it queued
+                                        connect::target_for(*partner.fallback_next_hop), {}))
+                    next = policy::next_step(policy::trouble_of(run.last), run.situation(false));
             }
             for (std::size_t i : run.pending) {
                 RcptResult r;
@@ -407,22 +411,8 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
                 r.ip = run.last_ip;
                 r.port = run.last_host.empty() ? 0 : run.last_port;
                 r.would_fail = would_fail_of(run.last);
-                switch (d) {
-                    case policy::Disposition::Bounce:
-                        r.fate = RcptFate::Failed;
-                        r.dsn = policy::enhanced_status(run.last.reason, true);
-                        break;
-                    case policy::Disposition::Hold:
-                        r.fate = RcptFate::Held;
-                        r.dsn = policy::enhanced_status(run.last.reason, false);
-                        break;
-                    case policy::Disposition::NextHost:
-                    case policy::Disposition::Defer:
-                    case policy::Disposition::Reroute:
-                        r.fate = RcptFate::Deferred;
-                        r.dsn = policy::enhanced_status(run.last.reason, false);
-                        break;
-                }
+                r.outcome = next.outcome;
+                r.dsn = next.status;
                 run.done.push_back(std::move(r));
             }
             run.pending.clear();

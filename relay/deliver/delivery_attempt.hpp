@@ -1,7 +1,9 @@
 // delivery_attempt: one destination's delivery session: resolve, then per
 // candidate host the policy requirement, connect, judge() BEFORE any byte of
-// a message, transaction, per-recipient verdicts; the connection is kept for
-// the destination's next message. It decides; the scheduler persists.
+// a message, transaction; each failure goes to the failure table
+// (policy::next_step) and its verdict is carried out here (next host,
+// reroute) or handed on per recipient; the connection is kept for the
+// destination's next message. Settlement persists.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
@@ -16,7 +18,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "policy/outcome.hpp"
+#include "policy/failure_table.hpp"
 #include "policy/tls_level.hpp"
 #include "relay/connect/connector.hpp"
 #include "relay/deliver/smtp_client.hpp"
@@ -26,20 +28,13 @@
 
 namespace chainmail::deliver {
 
-enum class RcptFate {
-    Delivered,  // the next hop accepted it (250 after the final dot)
-    Deferred,   // try again per queue.retry_schedule
-    Failed,     // permanent: a report is due
-    Held,       // on_tls_failure: hold: the message is held for an operator
-    Cancelled,  // an operator's action stopped it: nothing of the message left
-};
-
 // What happened to one recipient in this attempt: all the delivery log needs.
+// The outcome and its status are the failure table's (policy/failure_table.hpp).
 struct RcptResult {
     std::size_t index = 0;  // into Envelope::recipients
-    RcptFate fate = RcptFate::Deferred;
+    policy::RcptOutcome outcome = policy::RcptOutcome::Deferred;
     policy::Reason reason = policy::Reason::None;  // None: the peer's reply tells
-    std::string dsn;                               // RFC 3463 "2.0.0", "5.7.10", ...
+    std::string dsn;                               // RFC 3463 "2.0.0", "5.7.10", "5.4.7", ...
     std::string reply;                             // the next hop's reply, or our reason in words
     std::string host;                              // empty when no host was reached
     std::string ip;

@@ -199,12 +199,19 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         }
         deliver::AttemptResult res;
         if (data.empty()) {  // unreadable: a deferral, never a delivery of nothing
+            policy::Situation s;
+            s.arrival =
+                policy::FailureClock::time_point(std::chrono::milliseconds(env->arrival_ms));
+            s.now = policy::FailureClock::time_point(std::chrono::milliseconds(spool::now_ms()));
+            s.max_lifetime = c.queue.max_lifetime;
+            const policy::NextStep next =
+                policy::next_step({policy::Happened::LocalError, policy::Reason::Unknown}, s);
             for (std::size_t i : rcpts) {
                 deliver::RcptResult r;
                 r.index = i;
-                r.fate = deliver::RcptFate::Deferred;
+                r.outcome = next.outcome;
                 r.reason = policy::Reason::Unknown;
-                r.dsn = "4.3.0";
+                r.dsn = next.status;
                 r.reply = "the spooled message cannot be read";
                 res.rcpts.push_back(r);
             }
@@ -220,7 +227,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         }
         // Stopped recipients keep their state: the operator's action writes it.
         std::erase_if(res.rcpts, [](const deliver::RcptResult& r) {
-            return r.fate == deliver::RcptFate::Cancelled;
+            return r.outcome == policy::RcptOutcome::Cancelled;
         });
         if (res.rcpts.empty()) co_return;
         SettleContext ctx{c, templates, spool, log,

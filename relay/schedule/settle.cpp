@@ -1,4 +1,7 @@
-// settle: durable state first, then held flag, reports, log lines, removal.
+// settle: carries out each recipient's outcome (policy::RcptOutcome, decided
+// by the failure table during the attempt): durable state first, then held
+// flag, reports, log lines, removal. The three words for an outcome outside
+// policy (spool state, report action, log event) are mapped here, once each.
 #include "relay/schedule/settle.hpp"
 
 #include <spdlog/spdlog.h>
@@ -11,7 +14,7 @@
 namespace chainmail::schedule {
 
 namespace asio = boost::asio;
-using deliver::RcptFate;
+using policy::RcptOutcome;
 
 namespace {
 
@@ -25,24 +28,54 @@ std::int64_t ms_of(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-// The final fate after the queue lifetime: a deferral past max_lifetime expires.
-enum class Final { Delivered, Deferred, Held, Failed, Expired };
-
-Final final_of(const config::Queue& q, const spool::Envelope& env, const deliver::RcptResult& r,
-               std::int64_t now_ms) {
-    switch (r.fate) {
-        case RcptFate::Delivered:
-            return Final::Delivered;
-        case RcptFate::Failed:
-            return Final::Failed;
-        case RcptFate::Held:
-            return Final::Held;
-        case RcptFate::Cancelled:  // never here: outbound leaves them out (queue_control.hpp)
-        case RcptFate::Deferred:
-            return policy::expired(q, at(env.arrival_ms), at(now_ms)) ? Final::Expired
-                                                                      : Final::Deferred;
+// The durable state (relay/spool/FORMAT.md: 0 pending, 1 delivered, 2 failed).
+spool::RcptState spool_state_of(RcptOutcome o) {
+    switch (o) {
+        case RcptOutcome::Delivered:
+            return spool::RcptState::Delivered;
+        case RcptOutcome::Bounced:
+        case RcptOutcome::Expired:
+            return spool::RcptState::Failed;
+        case RcptOutcome::Deferred:
+        case RcptOutcome::Held:
+        case RcptOutcome::Cancelled:  // never here: outbound leaves them out (queue_control.hpp)
+            return spool::RcptState::Pending;
     }
-    return Final::Deferred;
+    return spool::RcptState::Pending;
+}
+
+// The report's Action (RFC 3464 §2.3.3); `relayed`: delivered to a hop without DSN.
+bounce::Action report_action_of(RcptOutcome o, bool relayed) {
+    switch (o) {
+        case RcptOutcome::Bounced:
+        case RcptOutcome::Expired:
+            return bounce::Action::Failed;
+        case RcptOutcome::Deferred:
+        case RcptOutcome::Held:
+        case RcptOutcome::Cancelled:
+            return bounce::Action::Delayed;
+        case RcptOutcome::Delivered:
+            return relayed ? bounce::Action::Relayed : bounce::Action::Delivered;
+    }
+    return bounce::Action::Delayed;
+}
+
+// The delivery log's event and the operator line's status word.
+std::pair<log::Event, log::Status> log_event_of(RcptOutcome o, bool ndr) {
+    switch (o) {
+        case RcptOutcome::Delivered:
+            return {ndr ? log::Event::NdrSent : log::Event::Delivered, log::Status::Sent};
+        case RcptOutcome::Bounced:
+            return {log::Event::Bounced, log::Status::Bounced};
+        case RcptOutcome::Expired:
+            return {log::Event::Expired, log::Status::Expired};
+        case RcptOutcome::Held:
+            return {log::Event::Held, log::Status::Held};
+        case RcptOutcome::Deferred:
+        case RcptOutcome::Cancelled:
+            return {log::Event::Deferred, log::Status::Deferred};
+    }
+    return {log::Event::Deferred, log::Status::Deferred};
 }
 
 bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptResult& r,
@@ -132,31 +165,17 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
                              std::string_view data, const deliver::AttemptResult& res,
                              std::int64_t now_ms) {
     const config::Queue& q = ctx.config.queue;
-    std::vector<Final> finals;
     std::vector<spool::RecipientUpdate> changes;
     for (const deliver::RcptResult& r : res.rcpts) {
         const spool::Recipient& rc = env.recipients[r.index];
-        const Final f = final_of(q, env, r, now_ms);
-        finals.push_back(f);
         spool::RecipientUpdate u;
         u.index = r.index;
         u.attempts = rc.attempts + 1;
         u.last_error = r.reply;
-        switch (f) {
-            case Final::Delivered:
-                u.state = spool::RcptState::Delivered;
-                break;
-            case Final::Failed:
-            case Final::Expired:
-                u.state = spool::RcptState::Failed;
-                break;
-            case Final::Deferred:
-            case Final::Held:
-                u.state = spool::RcptState::Pending;
-                u.next_attempt_ms = ms_of(policy::next_attempt(q, u.attempts, at(now_ms),
-                                                               at(env.arrival_ms), ctx.random01()));
-                break;
-        }
+        u.state = spool_state_of(r.outcome);
+        if (u.state == spool::RcptState::Pending)
+            u.next_attempt_ms = ms_of(policy::next_attempt(q, u.attempts, at(now_ms),
+                                                           at(env.arrival_ms), ctx.random01()));
         changes.push_back(std::move(u));
     }
     // The guarantee (scheduler.hpp): the new state is durable before anything else.
@@ -165,7 +184,8 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         co_return;
     }
     bool any_held = false;
-    for (Final f : finals) any_held = any_held || f == Final::Held;
+    for (const deliver::RcptResult& r : res.rcpts)
+        any_held = any_held || r.outcome == RcptOutcome::Held;
     if (any_held) {
         if (auto ec = co_await ctx.spool.set_held(env.id, true))
             spdlog::error("{}: cannot hold: {}", env.id, ec.message());
@@ -173,31 +193,27 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
 
     // Reports: one per message and event, for exactly this attempt's recipients.
     std::vector<bounce::NdrRecipient> failed, expired, delayed, success;
-    for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
-        const deliver::RcptResult& r = res.rcpts[k];
+    for (const deliver::RcptResult& r : res.rcpts) {
         const spool::Recipient& rc = env.recipients[r.index];
-        using bounce::Action;
-        switch (finals[k]) {
-            case Final::Failed:
-                if (bounce::report_wanted(env, rc, Action::Failed))
-                    failed.push_back(ndr_rcpt(rc, r, res, Action::Failed, r.reason, now_ms));
+        const bounce::Action action = report_action_of(r.outcome, r.relayed);
+        // RFC 3461 §5.2.2: a next hop that took the DSN parameters reports
+        // success itself; only "relayed" is ours to send.
+        if (action == bounce::Action::Delivered || !bounce::report_wanted(env, rc, action))
+            continue;
+        switch (r.outcome) {
+            case RcptOutcome::Bounced:
+                failed.push_back(ndr_rcpt(rc, r, res, action, r.reason, now_ms));
                 break;
-            case Final::Expired:
-                if (bounce::report_wanted(env, rc, Action::Failed))
-                    expired.push_back(
-                        ndr_rcpt(rc, r, res, Action::Failed, policy::Reason::Expired, now_ms));
+            case RcptOutcome::Expired:
+                expired.push_back(ndr_rcpt(rc, r, res, action, policy::Reason::Expired, now_ms));
                 break;
-            case Final::Deferred:
-            case Final::Held:
-                if (bounce::report_wanted(env, rc, Action::Delayed))
-                    delayed.push_back(ndr_rcpt(rc, r, res, Action::Delayed, r.reason, now_ms));
+            case RcptOutcome::Deferred:
+            case RcptOutcome::Held:
+            case RcptOutcome::Cancelled:
+                delayed.push_back(ndr_rcpt(rc, r, res, action, r.reason, now_ms));
                 break;
-            case Final::Delivered:
-                // RFC 3461 §5.2.2: a next hop that took the DSN parameters
-                // reports success itself; only "relayed" is ours to send.
-                if (r.relayed && bounce::report_wanted(env, rc, Action::Relayed))
-                    success.push_back(
-                        ndr_rcpt(rc, r, res, Action::Relayed, policy::Reason::None, now_ms));
+            case RcptOutcome::Delivered:
+                success.push_back(ndr_rcpt(rc, r, res, action, policy::Reason::None, now_ms));
                 break;
         }
     }
@@ -219,30 +235,10 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
     for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
         const deliver::RcptResult& r = res.rcpts[k];
         log::DeliveryEvent e;
-        log::Status status = log::Status::Deferred;
-        switch (finals[k]) {
-            case Final::Delivered:
-                e.event = env.ndr ? log::Event::NdrSent : log::Event::Delivered;
-                status = log::Status::Sent;
-                break;
-            case Final::Deferred:
-                e.event = log::Event::Deferred;
-                break;
-            case Final::Held:
-                e.event = log::Event::Held;
-                status = log::Status::Held;
-                break;
-            case Final::Failed:
-                e.event = log::Event::Bounced;
-                e.ndr_queue_id = failed_ndr;
-                status = log::Status::Bounced;
-                break;
-            case Final::Expired:
-                e.event = log::Event::Expired;
-                e.ndr_queue_id = expired_ndr;
-                status = log::Status::Expired;
-                break;
-        }
+        const auto [event, status] = log_event_of(r.outcome, env.ndr);
+        e.event = event;
+        if (r.outcome == RcptOutcome::Bounced) e.ndr_queue_id = failed_ndr;
+        if (r.outcome == RcptOutcome::Expired) e.ndr_queue_id = expired_ndr;
         e.ts_ms = now_ms;
         e.queue_id = env.id;
         e.message_id = env.message_id;
@@ -254,12 +250,12 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         e.ip = r.ip;
         e.port = r.port;
         e.tls = r.tls;
-        e.dsn = finals[k] == Final::Expired ? "5.4.7" : r.dsn;
+        e.dsn = r.dsn;
         e.reply = r.reply;
         e.attempt = changes[k].attempts;
         e.delay_s = static_cast<double>(now_ms - env.arrival_ms) / 1000.0;
         e.would_fail = r.would_fail;
-        if (r.reason != policy::Reason::None && finals[k] != Final::Delivered)
+        if (r.reason != policy::Reason::None && r.outcome != RcptOutcome::Delivered)
             e.reason = std::string(policy::to_string(r.reason));
         ctx.log.write(e);
         spdlog::info("{}", log::operator_line(e, status, r.reason));
