@@ -1,4 +1,5 @@
 #include "policy/mta_sts.hpp"
+#include "policy/smtp_codec.hpp"
 
 #include <cctype>
 
@@ -43,12 +44,6 @@ bool domain(std::string_view s) {
         start = dot + 1;
     }
     return true;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 // Whether a TXT string begins with the sts-version field (§3.1).
@@ -185,7 +180,7 @@ StsParse parse_sts_policy(std::string_view body) {
             // sts-policy-mx-value = ["*."] Domain
             const std::string_view d = value.substr(0, 2) == "*." ? value.substr(2) : value;
             if (!domain(d)) return bad("mx is not a host name or *.domain pattern");
-            p.mx.push_back(lower(value));
+            p.mx.push_back(ascii_lower(value));
         } else if (!ext_name(name)) {
             return bad("a malformed field name");
         }  // §3.2: unknown fields are ignored

@@ -1,4 +1,5 @@
 #include "relay/bounce/mime_encode.hpp"
+#include "policy/smtp_codec.hpp"
 
 #include <fmt/format.h>
 #include <cctype>
@@ -125,46 +126,18 @@ std::string encode_words(std::string_view utf8) {
 
 namespace {
 
-std::optional<std::string> base64_decode(std::string_view in) {
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
-        else if (c == '=')
-            break;
-        else
-            return std::nullopt;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
-        }
-    }
-    return out;
-}
-
 // One encoded-word's text in UTF-8, or nullopt when it cannot be decoded.
 std::optional<std::string> decode_word(std::string_view charset, char enc, std::string_view text) {
-    std::string lower;
-    for (char c : charset) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lower = policy::ascii_lower(charset);
     if (auto star = lower.find('*'); star != std::string::npos) lower.resize(star);  // RFC 2231 §5
     bool latin1 = lower == "iso-8859-1" || lower == "latin1";
     if (lower != "utf-8" && lower != "us-ascii" && !latin1) return std::nullopt;
     std::string raw;
     if (enc == 'b' || enc == 'B') {
-        auto d = base64_decode(text);
+        // Some writers leave out the final padding; RFC 4648 §4 wants it.
+        std::string padded(text);
+        padded.append((4 - padded.size() % 4) % 4, '=');
+        auto d = policy::base64_decode(padded);
         if (!d) return std::nullopt;
         raw = *d;
     } else if (enc == 'q' || enc == 'Q') {
@@ -257,20 +230,6 @@ std::string header_line(std::string_view name, std::string_view value) {
     }
     line += "\r\n";
     return line;
-}
-
-std::string xtext_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-            hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
 }
 
 std::string utf8_addr_xtext(std::string_view utf8) {

@@ -31,9 +31,6 @@ std::string decode_words(std::string_view value);
 // spaces longer than 998 is cut: a header line must not exceed it.
 std::string header_line(std::string_view name, std::string_view value);
 
-// RFC 3461 §4: xtext "+HH" decoding; an invalid escape is kept literally.
-std::string xtext_decode(std::string_view s);
-
 // RFC 6533 §3: utf-8-addr-xtext (non-ASCII as \x{HEX}, and '+', '=', '\'
 // escaped), for a UTF-8 address in a message/delivery-status field.
 std::string utf8_addr_xtext(std::string_view utf8);

@@ -5,6 +5,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "policy/smtp_codec.hpp"
 #include "relay/bounce/mime_encode.hpp"
 #include "relay/bounce/ndr_text.hpp"
 
@@ -78,9 +79,13 @@ std::string address_field(std::string_view addr) {
 // RFC 3461 §4.2 / RFC 3464 §2.3.1: ORCPT as "addr-type; address", xtext-decoded.
 std::string original_recipient(std::string_view orcpt) {
     std::size_t semi = orcpt.find(';');
-    if (semi == std::string_view::npos) return "rfc822; " + ascii_only(xtext_decode(orcpt));
+    // Inbound accepted only valid xtext; anything else is shown as it came.
+    auto decode = [](std::string_view x) {
+        return policy::xtext_decode(x).value_or(std::string(x));
+    };
+    if (semi == std::string_view::npos) return "rfc822; " + ascii_only(decode(orcpt));
     std::string type(orcpt.substr(0, semi));
-    std::string addr = xtext_decode(orcpt.substr(semi + 1));
+    std::string addr = decode(orcpt.substr(semi + 1));
     if (lower(type) == "utf-8") return "utf-8; " + ascii_only(addr);  // already utf-8-addr-xtext
     return type + "; " + ascii_only(addr);
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "policy/smtp_codec.hpp"
 #include "relay/cli/report.hpp"
 #include "relay/log/log_time.hpp"
 
@@ -14,12 +15,6 @@ namespace {
 void add_map(std::map<std::string, std::uint64_t>& into,
              const std::map<std::string, std::uint64_t>& from) {
     for (const auto& [k, v] : from) into[k] += v;
-}
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 // Why a deferral or bounce happened: our reason, or the server's status.
@@ -71,7 +66,7 @@ void Tally::add(const log::LogRecord& r) {
     }
     const std::string rcpt = r.rcpt.str();
     const std::size_t at = rcpt.rfind('@');
-    std::string domain = lower(at == std::string::npos ? rcpt : rcpt.substr(at + 1));
+    std::string domain = policy::ascii_lower(at == std::string::npos ? rcpt : rcpt.substr(at + 1));
     std::string partner = r.partner.empty() ? "defaults" : r.partner.str();
     auto [it, fresh] = rows.try_emplace({partner, domain});
     Row& row = it->second;

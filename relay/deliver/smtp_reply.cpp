@@ -108,19 +108,4 @@ Extensions parse_ehlo(const Reply& r) {
     return e;
 }
 
-std::string xtext_encode(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (const unsigned char c : s) {
-        if (c < 33 || c > 126 || c == '+' || c == '=') {
-            out += '+';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 }  // namespace chainmail::deliver

@@ -54,7 +54,4 @@ struct Extensions {
 
 Extensions parse_ehlo(const Reply& ehlo_reply);
 
-// xtext (RFC 3461 §4): '+', '=', controls, space and non-ASCII as "+XX".
-std::string xtext_encode(std::string_view s);
-
 }  // namespace chainmail::deliver

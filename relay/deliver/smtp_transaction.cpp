@@ -1,5 +1,6 @@
 // The mail transaction of smtp_client: MAIL, RCPT, DATA (pipelined when the
 // peer offers it, RFC 2920), the dot-stuffed body and the per-recipient replies.
+#include "policy/smtp_codec.hpp"
 #include "relay/deliver/smtp_client.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -135,7 +136,7 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
         // RFC 3461 §4: DSN parameters pass on unchanged when the next hop offers DSN.
         if (m.ret == spool::Ret::Full) mail += " RET=FULL";
         if (m.ret == spool::Ret::Hdrs) mail += " RET=HDRS";
-        if (!m.envid.empty()) mail += " ENVID=" + xtext_encode(m.envid);
+        if (!m.envid.empty()) mail += " ENVID=" + policy::xtext_encode(m.envid);
     } else {
         t.dsn_dropped = dsn_wanted;  // RFC 3461 §4.1: success is then reported as "relayed"
     }

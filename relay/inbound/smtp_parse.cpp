@@ -1,4 +1,5 @@
 #include "relay/inbound/smtp_parse.hpp"
+#include "policy/smtp_codec.hpp"
 
 #include <array>
 #include <limits>
@@ -187,12 +188,6 @@ ParseError unknown_param(std::string_view key) {
     return {555, "5.5.4 Unsupported parameter " + std::string(key)};
 }
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;  // RFC 3461 §4: hexchar uses upper case only
-}
-
 }  // namespace
 
 Command parse_command(std::string_view line) {
@@ -273,7 +268,7 @@ std::variant<MailParams, ParseError> parse_mail(std::string_view arg) {
         } else if (iequals(p.key, "ENVID")) {
             // RFC 3461 §4.4: xtext, at most 100 characters, printable ASCII once decoded.
             if (seen_envid || p.value.size() > 100) return bad_param("ENVID");
-            auto d = xtext_decode(p.value);
+            auto d = policy::xtext_decode(p.value);
             if (!d || d->empty()) return bad_param("ENVID");
             for (char c : *d)
                 if (static_cast<unsigned char>(c) < 32 || static_cast<unsigned char>(c) > 126)
@@ -282,7 +277,8 @@ std::variant<MailParams, ParseError> parse_mail(std::string_view arg) {
             seen_envid = true;
         } else if (iequals(p.key, "AUTH")) {
             // RFC 4954 §5: AUTH=<> or an xtext mailbox; we record our own login instead.
-            if (seen_auth || (p.value != "<>" && !xtext_valid(p.value))) return bad_param("AUTH");
+            if (seen_auth || (p.value != "<>" && !policy::xtext_valid(p.value)))
+                return bad_param("AUTH");
             seen_auth = true;
         } else {
             return unknown_param(p.key);
@@ -337,7 +333,7 @@ std::variant<RcptParams, ParseError> parse_rcpt(std::string_view arg, bool smtpu
             for (char c : p.value.substr(0, semi))
                 if (!is_alnum(static_cast<unsigned char>(c)) && c != '-') return bad_param("ORCPT");
             std::string_view x = p.value.substr(semi + 1);
-            if (x.empty() || !xtext_valid(x)) return bad_param("ORCPT");
+            if (x.empty() || !policy::xtext_valid(x)) return bad_param("ORCPT");
             r.orcpt = std::string(p.value);
             seen_orcpt = true;
         } else {
@@ -353,30 +349,6 @@ std::variant<RcptParams, ParseError> parse_rcpt(std::string_view arg, bool smtpu
     return r;
 }
 
-bool xtext_valid(std::string_view s) {
-    return xtext_decode(s).has_value();
-}
-
-std::optional<std::string> xtext_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c == '+') {
-            if (i + 2 >= s.size()) return std::nullopt;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0) return std::nullopt;
-            out.push_back(static_cast<char>(hi * 16 + lo));
-            i += 2;
-        } else if (c < 33 || c > 126 || c == '=') {
-            return std::nullopt;
-        } else {
-            out.push_back(static_cast<char>(c));
-        }
-    }
-    return out;
-}
-
 bool valid_mailbox(std::string_view s, bool utf8) {
     std::size_t at = s.rfind('@');
     if (at == std::string_view::npos || at == 0) return false;
@@ -385,60 +357,6 @@ bool valid_mailbox(std::string_view s, bool utf8) {
     bool local_ok =
         local.front() == '"' ? valid_quoted(local, utf8) : valid_dot_string(local, utf8);
     return local_ok && valid_domain(domain, utf8);
-}
-
-std::optional<std::string> base64_decode(std::string_view s) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    if (s.size() % 4 != 0) return std::nullopt;
-    std::string out;
-    out.reserve(s.size() / 4 * 3);
-    for (std::size_t i = 0; i < s.size(); i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; ++k) {
-            char c = s[i + static_cast<std::size_t>(k)];
-            if (c == '=' && i + 4 == s.size() && k >= 2) {
-                v[k] = 0;
-                ++pad;
-            } else {
-                if (pad > 0) return std::nullopt;  // data after padding
-                v[k] = val(c);
-                if (v[k] < 0) return std::nullopt;
-            }
-        }
-        std::uint32_t n =
-            (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
-            (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
-        out.push_back(static_cast<char>((n >> 16) & 0xff));
-        if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 0xff));
-        if (pad < 1) out.push_back(static_cast<char>(n & 0xff));
-    }
-    return out;
-}
-
-std::string base64_encode(std::string_view s) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((s.size() + 2) / 3 * 4);
-    for (std::size_t i = 0; i < s.size(); i += 3) {
-        std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(s[i])) << 16;
-        if (i + 1 < s.size())
-            n |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + 1])) << 8;
-        if (i + 2 < s.size()) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + 2]));
-        out.push_back(kAlphabet[(n >> 18) & 63]);
-        out.push_back(kAlphabet[(n >> 12) & 63]);
-        out.push_back(i + 1 < s.size() ? kAlphabet[(n >> 6) & 63] : '=');
-        out.push_back(i + 2 < s.size() ? kAlphabet[n & 63] : '=');
-    }
-    return out;
 }
 
 }  // namespace chainmail::inbound

@@ -64,16 +64,8 @@ std::variant<MailParams, ParseError> parse_mail(std::string_view arg);
 // `smtputf8` is whether MAIL carried SMTPUTF8 (RFC 6531 §3.4).
 std::variant<RcptParams, ParseError> parse_rcpt(std::string_view arg, bool smtputf8);
 
-// RFC 3461 §4: xtext = *( xchar / hexchar ); nullopt when malformed.
-std::optional<std::string> xtext_decode(std::string_view s);
-bool xtext_valid(std::string_view s);
-
 // A mailbox (local-part@domain) as RFC 5321 §4.1.2 writes it; `utf8` lets
 // UTF-8 octets through (RFC 6531 §3.3).
 bool valid_mailbox(std::string_view s, bool utf8);
-
-// Base64 (RFC 4648 §4) for SASL; nullopt on bad input.
-std::optional<std::string> base64_decode(std::string_view s);
-std::string base64_encode(std::string_view s);
 
 }  // namespace chainmail::inbound

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "policy/smtp_codec.hpp"
 #include "relay/metrics/metrics.hpp"
 
 namespace chainmail::inbound {
@@ -384,7 +385,7 @@ Session::Action Session::handle_sasl(std::string_view line) {
         sasl_ = SaslStep::None;
         return error(501, "5.0.0 Authentication cancelled");
     }
-    auto decoded = base64_decode(line);
+    auto decoded = policy::base64_decode(line);
     if (!decoded) {
         sasl_ = SaslStep::None;
         return error(501, "5.5.2 Error: invalid base64 data");

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <variant>
 
+#include "policy/smtp_codec.hpp"
 #include "relay/deliver/smtp_reply.hpp"
 #include "relay/inbound/line_reader.hpp"
 #include "relay/inbound/smtp_parse.hpp"
@@ -64,13 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     valid_mailbox(in, false);
     valid_mailbox(in, true);
 
-    if (auto x = xtext_decode(in)) {
-        FUZZ_CHECK(xtext_valid(in));
-        auto again = xtext_decode(chainmail::deliver::xtext_encode(*x));
+    if (auto x = chainmail::policy::xtext_decode(in)) {
+        FUZZ_CHECK(chainmail::policy::xtext_valid(in));
+        auto again = chainmail::policy::xtext_decode(chainmail::policy::xtext_encode(*x));
         FUZZ_CHECK(again && *again == *x);
     }
-    if (auto b = base64_decode(in)) {
-        auto again = base64_decode(base64_encode(*b));
+    if (auto b = chainmail::policy::base64_decode(in)) {
+        auto again = chainmail::policy::base64_decode(chainmail::policy::base64_encode(*b));
         FUZZ_CHECK(again && *again == *b);
     }
     return 0;

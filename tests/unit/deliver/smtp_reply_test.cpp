@@ -61,7 +61,3 @@ TEST_CASE("dot-stuffing and the end of data", "[reply]") {
     CHECK(dot_stuff("no final newline") == "no final newline\r\n.\r\n");
     CHECK(dot_stuff("") == ".\r\n");
 }
-
-TEST_CASE("xtext", "[reply]") {
-    CHECK(xtext_encode("a+b=c d") == "a+2Bb+3Dc+20d");
-}

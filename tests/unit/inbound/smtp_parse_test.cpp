@@ -151,26 +151,3 @@ TEST_CASE("RCPT TO: addresses, Postmaster, NOTIFY and ORCPT") {
         CHECK(rcpt_err(row.arg).code == row.code);
     }
 }
-
-TEST_CASE("xtext decodes hexchars and refuses what RFC 3461 §4 excludes") {
-    CHECK(xtext_decode("abc") == "abc");
-    CHECK(xtext_decode("a+2Bb+3Dc") == "a+b=c");
-    CHECK(xtext_decode("") == "");
-    CHECK_FALSE(xtext_decode("a+2b"));  // hex digits are upper case
-    CHECK_FALSE(xtext_decode("a+2"));
-    CHECK_FALSE(xtext_decode("a+"));
-    CHECK_FALSE(xtext_decode("a=b"));
-    CHECK_FALSE(xtext_decode("a b"));
-    CHECK_FALSE(xtext_decode("\x7f"));
-}
-
-TEST_CASE("base64 for SASL") {
-    CHECK(base64_decode("AHVzZXIAcGFzcw==") == std::string("\0user\0pass", 10));
-    CHECK(base64_decode("") == "");
-    CHECK_FALSE(base64_decode("abc"));
-    CHECK_FALSE(base64_decode("ab=c"));
-    CHECK_FALSE(base64_decode("a*bc"));
-    for (std::string s : {std::string(), std::string("a"), std::string("ab"), std::string("abc"),
-                          std::string("abcd"), std::string("\0\xff\x10", 3)})
-        CHECK(base64_decode(base64_encode(s)) == s);
-}
