@@ -20,7 +20,7 @@ RUN .ci/deps.sh build \
 FROM debian:12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libssl3 libunbound8 libyaml-cpp0.7 libspdlog1.10 libfmt9 libsystemd0 libcrypt1 zlib1g \
-      ca-certificates dns-root-data && rm -rf /var/lib/apt/lists/* \
+      ca-certificates dns-root-data tzdata && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/spool/chainmail --shell /usr/sbin/nologin chainmail \
     && mkdir -p /var/spool/chainmail /var/log/chainmail /etc/chainmail /run/chainmail \
     && chown chainmail:chainmail /var/spool/chainmail /var/log/chainmail /run/chainmail

@@ -4,7 +4,7 @@
 set -eu
 want_build="cmake g++ make pkg-config libboost-dev libssl-dev libunbound-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsystemd-dev libcrypt-dev
-  zlib1g-dev openssl ca-certificates dns-root-data"
+  zlib1g-dev openssl ca-certificates dns-root-data tzdata"
 want_test="ninja-build clang-format clang libclang-rt-14-dev dpkg-dev systemd logrotate postfix swaks nsd ldnsutils unbound python3 python3-aiosmtpd python3-yaml python3-prometheus-client iproute2 procps
   chromium poppler-utils"
 want="$want_build"

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/config_timezone.hpp"
 #include "policy/tls_level.hpp"
 
 namespace chainmail::config {
@@ -139,6 +140,9 @@ struct Ndr {
     std::vector<std::string> languages{"nl", "en"};
     bool return_full = false;  // "headers" | "full"
     std::string templates;     // directory overriding the shipped texts; empty: none
+    std::string service_desk;  // the sender's own help line, in every report; empty: none
+    // Times in the human-readable parts; read from zoneinfo at load.
+    TimeZone timezone = default_time_zone();
 };
 
 // A partner rule, and `defaults` (which has no name, domains or next hop).
@@ -155,6 +159,7 @@ struct Partner {
     policy::OnTlsFailure on_tls_failure = policy::OnTlsFailure::Bounce;
     std::optional<NextHop> fallback_next_hop;
     std::string contact;
+    std::string display_name;  // the name a person reads in reports; empty: `name`
     policy::Mode mode = policy::Mode::Enforce;
     Position where;
 };

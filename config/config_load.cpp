@@ -55,12 +55,13 @@ void Walker::listeners(const Field& f, Config& c) {
 // A partner, or the defaults block (same keys, less name/domains/next_hop).
 void Walker::rule(const Field& f, Partner& p, bool is_defaults) {
     p.where = at(f);
-    auto fs =
-        fields(f, {"name", "domains", "tls", "mta_sts", "next_hop", "match", "fingerprints",
-                   "tls_min_version", "on_tls_failure", "fallback_next_hop", "contact", "mode"});
+    auto fs = fields(f, {"name", "domains", "tls", "mta_sts", "next_hop", "match", "fingerprints",
+                         "tls_min_version", "on_tls_failure", "fallback_next_hop", "contact",
+                         "display_name", "mode"});
     for (const auto& v : fs) {
         const std::string& k = v.key.Scalar();
-        if (is_defaults && (k == "name" || k == "domains" || k == "next_hop")) {
+        if (is_defaults &&
+            (k == "name" || k == "domains" || k == "next_hop" || k == "display_name")) {
             error(at(v.key), v.path +
                                  ": not allowed in defaults, which apply to every destination "
                                  "that no partner matches; use a partner for this");
@@ -116,6 +117,15 @@ void Walker::rule(const Field& f, Partner& p, bool is_defaults) {
             p.fallback_next_hop = next_hop(v);
         } else if (k == "contact") {
             str(v, p.contact);
+        } else if (k == "display_name") {
+            if (str(v, s)) {
+                if (s.find_first_not_of(" \t") == std::string::npos)
+                    error(v, "may not be empty; leave it out to show the partner's name");
+                else if (s.find_first_of("\r\n") != std::string::npos)
+                    error(v, "must be one line");
+                else
+                    p.display_name = s;
+            }
         } else if (k == "mode") {
             if (str(v, s)) {
                 if (auto m = policy::parse_mode(s))
@@ -275,7 +285,7 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
             auto fs = fields(v, {"listen"});
             if (auto* x = find(fs, "listen")) c.metrics.listen = ip_endpoint(*x);
         } else if (k == "ndr") {
-            auto fs = fields(v, {"languages", "return", "templates"});
+            auto fs = fields(v, {"languages", "return", "templates", "service_desk", "timezone"});
             if (auto* x = find(fs, "languages")) {
                 c.ndr.languages.clear();
                 for (const auto& e : items(*x)) {
@@ -292,6 +302,23 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
             if (auto* x = find(fs, "return"))
                 if (one_of(*x, {"headers", "full"}, s)) c.ndr.return_full = s == "full";
             if (auto* x = find(fs, "templates")) str(*x, c.ndr.templates);
+            if (auto* x = find(fs, "timezone")) {
+                std::string why;
+                if (str(*x, s)) {
+                    if (auto tz = load_time_zone(s, zoneinfo_dir(), why))
+                        c.ndr.timezone = std::move(*tz);
+                    else
+                        error(*x, why);
+                }
+            }
+            if (auto* x = find(fs, "service_desk")) {
+                if (str(*x, s)) {
+                    if (s.find_first_of("\r\n") != std::string::npos)
+                        error(*x, "must be one line, e.g. \"ICT-servicedesk, 030 123 45 67\"");
+                    else
+                        c.ndr.service_desk = s;
+                }
+            }
         } else if (k == "sensitive") {
             auto fs = fields(v, {"subject_tags", "headers"});
             if (auto* x = find(fs, "subject_tags")) {
@@ -340,6 +367,16 @@ void Walker::policy_sections(const std::vector<Field>& top, Config& c) {
     }
 }
 
+// Without ndr.timezone: Europe/Amsterdam from tzdata when installed (its
+// future rule changes included), else the built-in rule.
+void default_time_zone_file(const std::vector<Field>& top, Config& c) {
+    if (const Field* ndr = find(top, "ndr"); ndr && ndr->value.IsMap() && ndr->value["timezone"])
+        return;
+    std::string ignored;
+    if (auto tz = load_time_zone(c.ndr.timezone.name, zoneinfo_dir(), ignored))
+        c.ndr.timezone = std::move(*tz);
+}
+
 Config Walker::walk(const YAML::Node& root) {
     Config c;
     c.relay_from.networks = {*parse_cidr("127.0.0.0/8"), *parse_cidr("::1/128")};
@@ -363,6 +400,7 @@ Config Walker::walk(const YAML::Node& root) {
     simple_sections(top, c);
     policy_sections(top, c);
     if (!find(top, "hostname")) c.hostname = machine_hostname();
+    default_time_zone_file(top, c);
     if (!walked_.has("log.delivery_log")) c.log.delivery_log = c.spool + "/delivery.jsonl";
     return c;
 }

@@ -276,10 +276,12 @@ std::string rfc5322_date(std::int64_t unix_ms) {
                        kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-std::string human_date(std::int64_t unix_ms) {
-    std::tm tm = utc(unix_ms);
-    return fmt::format("{}-{:02}-{:02} {:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min);
+std::string human_date(std::int64_t unix_ms, std::int32_t utc_offset_s) {
+    std::tm tm = utc(unix_ms + std::int64_t{utc_offset_s} * 1000);
+    const std::int32_t a = utc_offset_s < 0 ? -utc_offset_s : utc_offset_s;
+    return fmt::format("{}-{:02}-{:02} {:02}:{:02} (UTC{}{:02}:{:02})", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                       utc_offset_s < 0 ? '-' : '+', a / 3600, a % 3600 / 60);
 }
 
 }  // namespace chainmail::bounce

@@ -42,7 +42,8 @@ std::string ascii_only(std::string_view s);
 // RFC 5322 §3.3 date-time in UTC: "Sun, 22 Nov 2026 12:00:00 +0000".
 std::string rfc5322_date(std::int64_t unix_ms);
 
-// "2026-11-22 12:00 UTC", for the human-readable text.
-std::string human_date(std::int64_t unix_ms);
+// Local time with its offset from UTC, for the human-readable text:
+// "2026-11-22 13:00 (UTC+01:00)" for offset 3600.
+std::string human_date(std::int64_t unix_ms, std::int32_t utc_offset_s);
 
 }  // namespace chainmail::bounce

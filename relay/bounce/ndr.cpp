@@ -62,6 +62,13 @@ std::string random_hex(std::size_t bytes) {
     return out;
 }
 
+// A time for a person: local in ndr.timezone, with its offset (never the
+// structured fields, which stay RFC 5322 dates in UTC).
+std::string local_date(const config::Config& config, std::int64_t unix_ms) {
+    const std::int64_t s = unix_ms / 1000 - (unix_ms % 1000 < 0);
+    return human_date(unix_ms, config::utc_offset(config.ndr.timezone, s));
+}
+
 std::string duration_text(config::Duration d) {
     auto s = d.count();
     if (s % 86400 == 0) return fmt::format("{}d", s / 86400);
@@ -100,6 +107,12 @@ const config::Partner* find_partner(const config::Config& config, std::string_vi
         if (p.name == name) return &p;
     }
     return nullptr;
+}
+
+// What a person reads: the display name, else the configured name, else the domain.
+std::string partner_name(const config::Partner* partner, std::string_view address) {
+    if (!partner) return domain_of(address);
+    return partner->display_name.empty() ? partner->name : partner->display_name;
 }
 
 NdrEvent event_of(Action action, bool held) {
@@ -216,11 +229,12 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
     Placeholders common{
         {"hostname", host},
         {"subject", decode_words(orig_subject)},
-        {"arrival", env.arrival_ms > 0 ? human_date(env.arrival_ms) : ""},
+        {"arrival", env.arrival_ms > 0 ? local_date(config, env.arrival_ms) : ""},
         {"sender", env.sender},
         {"lifetime", duration_text(config.queue.max_lifetime)},
-        {"retry_until", retry_until > 0 ? human_date(retry_until) : ""},
+        {"retry_until", retry_until > 0 ? local_date(config, retry_until) : ""},
         {"queue_id", env.id},
+        {"service_desk", config.ndr.service_desk},
     };
     std::vector<TextRecipient> text_rcpts;
     for (const NdrRecipient& r : recipients) {
@@ -231,7 +245,7 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
             TextRecipient{template_for(r.reason, r.action, r.reply),
                           Placeholders{
                               {"recipient", r.address},
-                              {"partner", partner ? partner->name : domain_of(r.address)},
+                              {"partner", partner_name(partner, r.address)},
                               {"contact", partner ? partner->contact : ""},
                               {"host", r.host},
                               {"ip", r.ip},

@@ -14,14 +14,26 @@ namespace chainmail::bounce {
 // Every placeholder a template may use; relay/bounce/templates/README.md
 // says what each holds.
 inline constexpr std::string_view kPlaceholders[] = {
-    "recipient", "partner",  "contact", "host",    "ip",     "level",    "reply",       "detail",
-    "status",    "hostname", "subject", "arrival", "sender", "lifetime", "retry_until", "queue_id",
+    "recipient", "partner",  "contact",     "host",     "ip",           "level",
+    "reply",     "detail",   "status",      "hostname", "subject",      "arrival",
+    "sender",    "lifetime", "retry_until", "queue_id", "service_desk",
 };
 
 // The templates besides the per-reason ones (ndr_reason.hpp kReasonTemplates).
 inline constexpr std::string_view kFrameTemplates[] = {
-    "intro_failed",    "intro_delayed",     "intro_held",  "intro_delivered",  "subject_failed",
-    "subject_delayed", "subject_delivered", "ict_heading", "language_heading", "footer",
+    "intro_failed",
+    "intro_delayed",
+    "intro_held",
+    "intro_delivered",
+    "subject_failed",
+    "subject_delayed",
+    "subject_delivered",
+    "ict_heading",
+    "language_heading",
+    "footer",
+    "subject_held",
+    "held",
+    "help",
 };
 
 // The separator line in a reason template: above it the words for the

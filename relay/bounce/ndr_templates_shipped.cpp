@@ -8,7 +8,7 @@ namespace {
 constexpr ShippedTemplate kShipped[] = {
     {"cancelled.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
 
-The mail administrator of your organisation removed it from the queue before it could be delivered, and returned it to you with this report. The recipient has not received it.
+The mail administrator of your organisation removed it from the queue before it could be delivered. This report returns it to you.
 
 What can you do? If you do not know why this happened, ask your IT department; they can tell you more. Send the message again only when they say it can go.
 [ICT]
@@ -20,14 +20,13 @@ What can you do? If you do not know why this happened, ask your IT department; t
 )ndr"},
     {"cancelled.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-De mailbeheerder van uw organisatie heeft het uit de wachtrij gehaald voordat het kon worden afgeleverd, en het met dit bericht aan u teruggestuurd. De ontvanger heeft het niet ontvangen.
+De mailbeheerder van uw organisatie heeft het uit de wachtrij gehaald. Dat gebeurde voordat het kon worden afgeleverd. Met deze melding krijgt u het terug.
 
-Wat kunt u doen? Weet u niet waarom dit is gebeurd, vraag het dan aan uw ICT-afdeling; zij kunnen u meer vertellen. Verstuur het bericht pas opnieuw als zij zeggen dat het kan.
+Wat kunt u doen? Weet u niet waarom dit is gebeurd? Vraag het dan aan uw ICT-afdeling. Verstuur het bericht pas opnieuw als zij zeggen dat het kan.
 [ICT]
 - Ontvanger: {recipient}
 - Vereist niveau: {level}
 - Probleem: een beheerder heeft `chainmail queue bounce` voor dit bericht uitgevoerd op {hostname}.
-- Details: {detail}
 - Status: {status}
 )ndr"},
     {"cert_name_mismatch.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -51,7 +50,7 @@ Contact details for {partner}: {contact}
 
 De ontvangende mailserver toont een certificaat op een andere naam dan voor {partner} wordt verwacht. Het is dus niet zeker dat dit de juiste server is. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling de namen in het certificaat van hun mailserver te laten controleren.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling de namen in het certificaat van hun mailserver controleert.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -60,8 +59,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: geen naam in het certificaat komt overeen met de namen die het beleid accepteert.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"cert_untrusted.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -83,9 +81,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"cert_untrusted.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-De ontvangende mailserver van {partner} kon niet aantonen wie hij is: het certificaat is niet afgegeven door een vertrouwde instantie, of het is verlopen. Dit bericht mag alleen naar een server gaan waarvan vaststaat wie hij is. Daarom is het niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+De ontvangende mailserver van {partner} kon niet aantonen wie hij is. Het certificaat is niet afgegeven door een vertrouwde instantie, of het is verlopen. Dit bericht mag alleen naar een server gaan waarvan vaststaat wie hij is. Daarom is het niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling het certificaat van hun mailserver te laten vernieuwen of verbeteren.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling het certificaat van hun mailserver vernieuwt of verbetert.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -94,8 +92,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: de certificaatketen is niet te herleiden tot een vertrouwde certificaatautoriteit, of een certificaat is verlopen.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"delayed.en.txt", R"ndr(Your message to {recipient} ({partner}) has not been delivered yet.
@@ -128,8 +125,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: de aflevering is uitgesteld; het laatste antwoord en de details staan hieronder.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"dnssec_bogus.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -151,9 +147,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"dnssec_bogus.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-De adresgegevens van {partner} in DNS kwamen niet door de veiligheidscontrole (DNSSEC). Misschien is ermee geknoeid, of er zit een fout in de instellingen van {partner}. Voor de zekerheid is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+De adresgegevens van {partner} in DNS kwamen niet door de veiligheidscontrole (DNSSEC). Misschien is ermee geknoeid. Of er zit een fout in de instellingen van {partner}. Voor de zekerheid is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Meestal lost {partner} dit snel op. Kan het bericht niet wachten, stuur het bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling de DNSSEC-handtekeningen te laten controleren.
+Wat kunt u doen? Meestal lost {partner} dit snel op. Kan het bericht niet wachten? Stuur het dan voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling de DNSSEC-handtekeningen controleert.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -162,8 +158,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: DNSSEC-validatie mislukte (bogus), bijvoorbeeld door verlopen handtekeningen of een gebroken vertrouwensketen.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"expired.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -196,8 +191,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: het bericht stond langer in de wachtrij dan de maximale bewaartijd ({lifetime}); het laatste probleem staat hieronder.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"fingerprint_mismatch.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -221,7 +215,7 @@ Contact details for {partner}: {contact}
 
 De ontvangende mailserver van {partner} toont een ander certificaat dan met {partner} is afgesproken. Dat kan gebeuren als {partner} een nieuw certificaat heeft. Voor de zekerheid is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook om de gegevens van hun nieuwe certificaat vragen, zodat uw mailbeheerder die kan bijwerken.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag {partner} ook om de gegevens van hun nieuwe certificaat. Dan kan uw mailbeheerder die bijwerken.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -230,56 +224,87 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: het certificaat en de publieke sleutel komen niet overeen met een ingestelde SHA-256-vingerafdruk.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
-    {"footer.en.txt", R"ndr(This message was sent automatically by the mail server {hostname}. Replies to it are not read.
+    {"footer.en.txt",
+     R"ndr(This message was sent automatically by the mail server {hostname}. Replies to it are not read.
 Reference: {queue_id}
 )ndr"},
-    {"footer.nl.txt", R"ndr(Dit bericht is automatisch verstuurd door de mailserver {hostname}. Antwoorden hierop worden niet gelezen.
+    {"footer.nl.txt",
+     R"ndr(Dit bericht is automatisch verstuurd door de mailserver {hostname}. Antwoorden hierop worden niet gelezen.
 Kenmerk: {queue_id}
+)ndr"},
+    {"held.en.txt", R"ndr(Your message to {recipient} ({partner}) has been held.
+
+The mail server of {partner} cannot receive it as securely as agreed with {partner} at the moment. So it has not been sent yet. Nothing of your message was sent unprotected.
+
+Contact details for {partner}: {contact}
+)ndr"},
+    {"held.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is tegengehouden.
+
+De mailserver van {partner} kan het bericht nu niet zo veilig ontvangen als met {partner} is afgesproken. Daarom is het nog niet verstuurd. Er is niets van uw bericht onbeveiligd verstuurd.
+
+Contactgegevens van {partner}: {contact}
+)ndr"},
+    {"help.en.txt", R"ndr(Questions about this message? Contact: {service_desk}
+)ndr"},
+    {"help.nl.txt", R"ndr(Vragen over dit bericht? Neem contact op met: {service_desk}
 )ndr"},
     {"ict_heading.en.txt", R"ndr(For your IT department
 )ndr"},
     {"ict_heading.nl.txt", R"ndr(Voor uw ICT-afdeling
 )ndr"},
-    {"intro_delayed.en.txt", R"ndr(Your message has not yet been delivered to one or more recipients. We will keep trying until {retry_until}. You do not need to send it again: you will get another message if it cannot be delivered in time.
+    {"intro_delayed.en.txt",
+     R"ndr(Your message has not yet been delivered to one or more recipients. We will keep trying until {retry_until}. You do not need to send it again: you will get another message if it cannot be delivered in time.
 
 Subject: {subject}
 Sent: {arrival}
 )ndr"},
-    {"intro_delayed.nl.txt", R"ndr(Uw bericht is nog niet afgeleverd bij een of meer ontvangers. We blijven het proberen tot {retry_until}. U hoeft het niet opnieuw te versturen: als het niet op tijd lukt, krijgt u opnieuw bericht.
+    {"intro_delayed.nl.txt",
+     R"ndr(Uw bericht is nog niet afgeleverd bij een of meer ontvangers. We blijven het proberen tot {retry_until}. U hoeft het niet opnieuw te versturen: als het niet op tijd lukt, krijgt u opnieuw bericht.
 
 Onderwerp: {subject}
 Verstuurd: {arrival}
 )ndr"},
-    {"intro_delivered.en.txt", R"ndr(You asked for a notice when your message was delivered. It has been delivered to the recipients below.
+    {"intro_delivered.en.txt",
+     R"ndr(You asked for a notice when your message was delivered. It has been delivered to the recipients below.
 
 Subject: {subject}
 Sent: {arrival}
 )ndr"},
-    {"intro_delivered.nl.txt", R"ndr(U heeft gevraagd om bericht als uw bericht is afgeleverd. Het is afgeleverd bij de ontvangers hieronder.
+    {"intro_delivered.nl.txt",
+     R"ndr(U heeft gevraagd om bericht als uw bericht is afgeleverd. Het is afgeleverd bij de ontvangers hieronder.
 
 Onderwerp: {subject}
 Verstuurd: {arrival}
 )ndr"},
-    {"intro_failed.en.txt", R"ndr(Your message could not be delivered to one or more recipients. They have not received it.
+    {"intro_failed.en.txt", R"ndr(Your message could not be delivered to one or more recipients.
 
 Subject: {subject}
 Sent: {arrival}
 )ndr"},
-    {"intro_failed.nl.txt", R"ndr(Uw bericht kon niet worden afgeleverd bij een of meer ontvangers. Zij hebben het niet ontvangen.
+    {"intro_failed.nl.txt", R"ndr(Uw bericht kon niet worden afgeleverd bij een of meer ontvangers.
 
 Onderwerp: {subject}
 Verstuurd: {arrival}
 )ndr"},
-    {"intro_held.en.txt", R"ndr(Your message has been held for one or more recipients. It stays with the mail server {hostname} until the mail administrator releases it or removes it. Nothing has been sent to these recipients yet.
+    {"intro_held.en.txt",
+     R"ndr(Your message has been held for one or more recipients. It has not been sent yet. The message is kept on the mail server {hostname}.
+
+What happens now? The mail administrator of your organisation decides what happens to it. If the administrator releases it, it will still be sent. So do not send it again.
+
+While the message is held, it does not expire. After its release the usual time limit applies again: {lifetime} from when you sent it. If it still cannot be delivered by then, you will get a report that it was not delivered. You also get a report if the administrator returns the message to you. If the administrator deletes it, you get no report. In doubt? Ask your IT department and give the reference at the bottom of this message.
 
 Subject: {subject}
 Sent: {arrival}
 )ndr"},
-    {"intro_held.nl.txt", R"ndr(Uw bericht is voor een of meer ontvangers tegengehouden. Het blijft op de mailserver {hostname} staan tot de mailbeheerder het vrijgeeft of verwijdert. Er is nog niets naar deze ontvangers verstuurd.
+    {"intro_held.nl.txt",
+     R"ndr(Uw bericht is voor een of meer ontvangers tegengehouden. Het is nog niet verstuurd. Het bericht blijft bewaard op de mailserver {hostname}.
+
+Wat gebeurt er nu? De mailbeheerder van uw organisatie beslist wat er met het bericht gebeurt. Geeft de beheerder het vrij? Dan wordt het alsnog verstuurd. Verstuur het bericht dus niet opnieuw.
+
+Zolang het bericht is tegengehouden, verloopt het niet. Na het vrijgeven geldt weer de gewone bewaartijd: {lifetime} vanaf het moment van versturen. Lukt het versturen dan nog steeds niet? Dan krijgt u een melding dat het niet is afgeleverd. Die melding krijgt u ook als de beheerder het bericht terugstuurt. Verwijdert de beheerder het bericht, dan krijgt u geen melding. Twijfelt u? Vraag het aan uw ICT-afdeling en noem het kenmerk onderaan dit bericht.
 
 Onderwerp: {subject}
 Verstuurd: {arrival}
@@ -307,9 +332,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"mta_sts_mismatch.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-{partner} publiceert een lijst van goedgekeurde mailservers (MTA-STS). De gevonden server staat niet op die lijst en is dus misschien niet de juiste. Het bericht is niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+{partner} publiceert een lijst van goedgekeurde mailservers (MTA-STS). De gevonden server staat niet op die lijst. Het is dus misschien niet de juiste server. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling het MTA-STS-beleid of de instellingen van de mailserver (MX) te laten verbeteren.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling het MTA-STS-beleid of de instellingen van de mailserver (MX) verbetert.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -318,8 +343,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: de MX-host past bij geen enkel mx-patroon van het MTA-STS-beleid van het domein (mode enforce).
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"no_dnssec.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -341,9 +365,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"no_dnssec.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-Mail aan {partner} mag alleen naar een server waarvan te controleren is wie hij is. De adresgegevens van {partner} in DNS zijn niet beschermd tegen vervalsing (DNSSEC), en er is geen andere manier om de server te controleren. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+Mail aan {partner} mag alleen naar een server waarvan te controleren is wie hij is. De adresgegevens van {partner} in DNS zijn niet beschermd tegen vervalsing (DNSSEC). Er is ook geen andere manier om de server te controleren. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling DNSSEC en DANE (of MTA-STS) voor hun e-mail te laten inschakelen.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling DNSSEC en DANE (of MTA-STS) voor hun e-mail aanzet.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -352,8 +376,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: authenticatie vereist een met DNSSEC beveiligd MX-antwoord (RFC 8689 paragraaf 4.1); het antwoord was onbeveiligd en DANE of een MTA-STS-beleid (enforce) is er niet.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"no_such_domain.en.txt", R"ndr(Your message to {recipient} was not delivered.
@@ -386,8 +409,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: het domein bestaat niet (NXDOMAIN).
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"no_usable_tlsa.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -409,9 +431,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"no_usable_tlsa.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-Mail aan {partner} moet beveiligd zijn met DANE, een manier om te controleren wie de ontvangende server is. {partner} heeft DANE voor de mailserver niet (of niet goed) ingesteld. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+Mail aan {partner} moet beveiligd zijn met DANE. Dat is een manier om te controleren wie de ontvangende server is. {partner} heeft DANE voor de mailserver niet (of niet goed) ingesteld. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling DANE voor hun mailserver te laten instellen.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling DANE voor hun mailserver instelt.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -420,8 +442,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: DANE is vereist, maar de host heeft geen met DNSSEC gevalideerde, bruikbare TLSA-records (gebruik DANE-TA(2) of DANE-EE(3)).
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"null_mx.en.txt", R"ndr(Your message to {recipient} was not delivered.
@@ -445,7 +466,7 @@ Contact details for {partner}: {contact}
 
 Het domein van dit adres heeft laten weten dat het helemaal geen e-mail ontvangt.
 
-Wat kunt u doen? Controleer of het adres klopt. Als het klopt, neem dan op een andere manier contact op met de ontvanger.
+Wat kunt u doen? Controleer of het adres klopt. Is het adres goed? Neem dan op een andere manier contact op met de ontvanger.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -454,8 +475,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: het domein publiceert een null-MX-record (RFC 7505).
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"peer_rejected.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -479,7 +499,7 @@ Contact details for {partner}: {contact}
 
 De ontvangende mailserver van {partner} heeft het geweigerd. Het antwoord van die server staat hieronder, voor uw ICT-afdeling.
 
-Wat kunt u doen? Controleer of het adres klopt. Als het klopt, neem dan op een andere manier contact op met de ontvanger, of vraag {partner} waarom het bericht is geweigerd.
+Wat kunt u doen? Controleer of het adres klopt. Is het adres goed? Neem dan op een andere manier contact op met de ontvanger. Of vraag {partner} waarom het bericht is geweigerd.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -488,11 +508,11 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: de ontvangende server gaf een permanente foutmelding.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
-    {"requiretls_not_offered.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
+    {"requiretls_not_offered.en.txt",
+     R"ndr(Your message to {recipient} ({partner}) was not delivered.
 
 You asked for this message to be protected all the way to the recipient (REQUIRETLS). The next mail server on the way cannot promise that, so the message was not sent. Nothing of your message was sent unprotected.
 
@@ -509,11 +529,12 @@ Contact details for {partner}: {contact}
 - Details: {detail}
 - Status: {status}
 )ndr"},
-    {"requiretls_not_offered.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
+    {"requiretls_not_offered.nl.txt",
+     R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
 U heeft gevraagd dit bericht tot aan de ontvanger beveiligd te versturen (REQUIRETLS). De volgende mailserver op de route kan dat niet beloven. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling REQUIRETLS te laten ondersteunen.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling REQUIRETLS ondersteunt.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -522,8 +543,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: de volgende server bood de extensie REQUIRETLS niet aan (RFC 8689).
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"starttls_not_offered.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -545,9 +565,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"starttls_not_offered.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-De ontvangende mailserver van {partner} biedt geen versleuteling aan. Dit bericht mag alleen versleuteld worden verstuurd en is daarom niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+De ontvangende mailserver van {partner} biedt geen versleuteling aan. Dit bericht mag alleen versleuteld worden verstuurd. Daarom is het niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling versleuteling voor e-mail te laten inschakelen (STARTTLS, en liefst ook DANE).
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling versleuteling voor e-mail aanzet (STARTTLS, en liefst ook DANE).
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -556,8 +576,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: de server bood geen STARTTLS aan in zijn antwoord op EHLO.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"subject_delayed.en.txt", R"ndr(Delayed
@@ -572,7 +591,12 @@ Contactgegevens van {partner}: {contact}
 )ndr"},
     {"subject_failed.nl.txt", R"ndr(Niet afgeleverd
 )ndr"},
-    {"success.en.txt", R"ndr(Your message to {recipient} has been delivered to the mail server of {partner}.
+    {"subject_held.en.txt", R"ndr(Held
+)ndr"},
+    {"subject_held.nl.txt", R"ndr(Tegengehouden
+)ndr"},
+    {"success.en.txt",
+     R"ndr(Your message to {recipient} has been delivered to the mail server of {partner}.
 [ICT]
 - Recipient: {recipient}
 - Server: {host}
@@ -580,12 +604,13 @@ Contactgegevens van {partner}: {contact}
 - Server reply: {reply}
 - Status: {status}
 )ndr"},
-    {"success.nl.txt", R"ndr(Uw bericht aan {recipient} is afgeleverd bij de mailserver van {partner}.
+    {"success.nl.txt",
+     R"ndr(Uw bericht aan {recipient} is afgeleverd bij de mailserver van {partner}.
 [ICT]
 - Ontvanger: {recipient}
 - Server: {host}
 - IP-adres: {ip}
-- Antwoord van de server: {reply}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"temp_fail.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -618,8 +643,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: tijdelijke fout: geen verbinding, een DNS-fout of een 4xx-antwoord.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"tls_handshake_failed.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -641,9 +665,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"tls_handshake_failed.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-De ontvangende mailserver van {partner} biedt versleuteling aan, maar het opzetten van de versleutelde verbinding is mislukt. Dit bericht mag alleen versleuteld worden verstuurd en is daarom niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+De ontvangende mailserver van {partner} biedt versleuteling aan. Maar het opzetten van de versleutelde verbinding is mislukt. Dit bericht mag alleen versleuteld worden verstuurd. Daarom is het niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling de instellingen voor versleuteling (TLS) van hun mailserver te laten controleren.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling de versleuteling (TLS) van hun mailserver controleert.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -652,8 +676,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: STARTTLS werd aangeboden, maar de TLS-handshake mislukte of werd geweigerd.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"tls_version_too_low.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -675,9 +698,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"tls_version_too_low.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-De ontvangende mailserver van {partner} biedt alleen een verouderde vorm van versleuteling aan, die niet meer als veilig geldt. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+De ontvangende mailserver van {partner} biedt alleen een verouderde vorm van versleuteling aan. Die geldt niet meer als veilig. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling de versleuteling van hun mailserver bij te werken (TLS 1.2 of nieuwer).
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling de versleuteling van hun mailserver bijwerkt (TLS 1.2 of nieuwer).
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -686,8 +709,7 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: de afgesproken TLS-versie is lager dan het vereiste minimum.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
     {"tlsa_mismatch.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
@@ -709,9 +731,9 @@ Contact details for {partner}: {contact}
 )ndr"},
     {"tlsa_mismatch.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
-De ontvangende mailserver van {partner} toont een certificaat dat niet overeenkomt met wat {partner} zelf in DNS heeft gepubliceerd (DANE). Het is dus niet zeker dat dit de juiste server is. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+De ontvangende mailserver van {partner} toont een certificaat dat niet past bij wat {partner} zelf in DNS heeft gepubliceerd (DANE). Het is dus niet zeker dat dit de juiste server is. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling de DANE-records (TLSA) in overeenstemming te laten brengen met hun certificaat.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling de DANE-records (TLSA) laat kloppen met hun certificaat.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
@@ -720,13 +742,14 @@ Contactgegevens van {partner}: {contact}
 - IP-adres: {ip}
 - Vereist niveau: {level}
 - Probleem: er zijn bruikbare TLSA-records, maar geen ervan past bij de certificaatketen van de server.
-- Antwoord van de server: {reply}
-- Details: {detail}
+- Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
 };
 }  // namespace
 
-std::span<const ShippedTemplate> shipped_templates() { return kShipped; }
+std::span<const ShippedTemplate> shipped_templates() {
+    return kShipped;
+}
 
 }  // namespace chainmail::bounce

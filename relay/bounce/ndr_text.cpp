@@ -22,8 +22,9 @@ std::string_view subject_name(NdrEvent event) {
         case NdrEvent::Failed:
             return "subject_failed";
         case NdrEvent::Delayed:
-        case NdrEvent::Held:
             return "subject_delayed";
+        case NdrEvent::Held:
+            return "subject_held";
         case NdrEvent::Delivered:
             return "subject_delivered";
     }
@@ -73,9 +74,13 @@ std::string language_text(const NdrTemplates& t, std::string_view lang, bool hea
         if (marker != std::string_view::npos) {
             tech = tmpl.substr(marker + 1 + kIctMarker.size());
         }
+        // A held message is still to be sent: the reason's own advice ("send
+        // it another way") would contradict that, so only its details stay.
+        if (event == NdrEvent::Held) user = t.get("held", lang);
         add_block(out, expand(user, values));
         add_block(ict, expand(tech, values));
     }
+    add_block(out, expand(t.get("help", lang), common));
     if (!ict.empty()) {
         out += '\n';
         out += underline(expand(t.get("ict_heading", lang), common));

@@ -110,6 +110,9 @@ class Printer {
         else
             unset(in, "fallback_next_hop", "used only with on_tls_failure: reroute");
         value(in, "contact", scalar(p.contact));
+        // Its effective value: printing the printed file gives the same text.
+        if (!is_defaults)
+            value(in, "display_name", scalar(p.display_name.empty() ? p.name : p.display_name));
         value(in, "mode", std::string(policy::to_string(p.mode)));
     }
 };
@@ -213,6 +216,11 @@ std::string print_config(const config::Config& c) {
         p.unset(2, "templates", "the shipped texts");
     else
         p.value(2, "templates", scalar(c.ndr.templates));
+    p.value(2, "timezone", scalar(c.ndr.timezone.name));
+    if (c.ndr.service_desk.empty())
+        p.unset(2, "service_desk", "no service desk line in reports");
+    else
+        p.value(2, "service_desk", scalar(c.ndr.service_desk));
 
     p.section("defaults");
     p.rule(c.defaults, true);

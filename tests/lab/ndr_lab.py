@@ -286,7 +286,7 @@ VARIABLE = [
     (re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b"), "QUEUEID"),
     (re.compile(r"=_chainmail_[0-9a-f]+"), "BOUNDARY"),
     (re.compile(r"\b\w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\b"), "DATE"),
-    (re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d UTC\b"), "DATE"),
+    (re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d \(UTC[+-]\d\d:\d\d\)"), "DATE"),
     (re.compile(r":\d{2,5}\b"), ":PORT"),
     (re.compile(r"<[0-9a-f]{32}@"), "<MID@"),
     (re.compile(r"Message-ID: <[^>]*@" + re.escape(HOSTNAME) + ">"), "Message-ID: NDR"),

@@ -114,6 +114,7 @@ bad() {
 bad unknown-key 's/^hostname:/hostnme:/' 1:1 "unknown key"
 bad bad-duration 's/max_lifetime: 5d/max_lifetime: 5x/' 10:17 "bad duration"
 bad fingerprint-without-fingerprints '/fingerprints:/d' 19:10 "fingerprints"
+bad unknown-timezone '$a ndr:\n  timezone: Europe/Amsterdm' 23:13 "unknown time zone 'Europe/Amsterdm'"
 bad domain-in-two-partners 's/domains: \[school.test\]/domains: [school.test, ziekenhuis-west.nl]/' \
     18:28 "ziekenhuis-west.nl"
 

@@ -224,8 +224,8 @@ TEST_CASE("a delay notice says delayed, 4.x.x and until when it is retried") {
     REQUIRE_CHECK_OK(check(dir, "delay", s.build(),
                            {{"subject_contains", {"Vertraagd / Delayed: Overdracht"}},
                             {"text_contains",
-                             {"We will keep trying until 2026-11-27 12:00 UTC",
-                              "We blijven het proberen tot 2026-11-27 12:00 UTC"}},
+                             {"We will keep trying until 2026-11-27 13:00 (UTC+01:00)",
+                              "We blijven het proberen tot 2026-11-27 13:00 (UTC+01:00)"}},
                             {"recipients", {rcpt}}}));
 
     Scenario tls;  // on_tls_failure: defer keeps the TLS words, with a 4.7.x status
@@ -327,6 +327,8 @@ TEST_CASE("example reports, one per language order, for the README") {
           {"en", {"en"}}}) {
         Scenario s;
         s.languages(langs);
+        s.config.ndr.service_desk = "ICT-servicedesk gemeente, 030 123 45 67";
+        s.config.partners[0].display_name = "Ziekenhuis West";
         s.options.message_id = "<01JD7Q3ZC0M8V2K9X4T6R5N1PA.example.ndr@relay.gemeente.nl>";
         auto msg = s.build();
         REQUIRE_CHECK_OK(check(dir, "example-" + name, msg, json::object()));

@@ -108,3 +108,26 @@ sensitive:
           "    X-Class: [\"secret: yes\"]\n"})
         CHECK_THAT(printed, Catch::Contains(line));
 }
+
+TEST_CASE("the report keys print: timezone, service_desk and each partner's display_name") {
+    const auto dflt = cli::print_config(load_text(config::embedded_default_yaml(), "d"));
+    CHECK_THAT(dflt, Catch::Contains("  timezone: Europe/Amsterdam\n"));
+    CHECK_THAT(dflt, Catch::Contains("  # service_desk:   (not set: "));
+    const auto printed = round_trips(R"(
+hostname: relay.gemeente.test
+ndr:
+  timezone: America/New_York
+  service_desk: "ICT-servicedesk gemeente, 030 123 45 67"
+partners:
+  - name: ziekenhuis-west
+    display_name: "Ziekenhuis West"
+    domains: [ziekenhuis-west.nl]
+  - name: school
+    domains: [school.test]
+)");
+    CHECK_THAT(printed, Catch::Contains("  timezone: America/New_York\n"));
+    CHECK_THAT(printed,
+               Catch::Contains("  service_desk: \"ICT-servicedesk gemeente, 030 123 45 67\"\n"));
+    CHECK_THAT(printed, Catch::Contains("    display_name: \"Ziekenhuis West\"\n"));
+    CHECK_THAT(printed, Catch::Contains("    display_name: school\n"));  // the name, by default
+}
