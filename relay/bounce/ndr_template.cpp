@@ -82,6 +82,10 @@ bool fill_line(std::string_view line, const Placeholders& values, std::string& o
     return true;
 }
 
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
 // Wraps one logical line at spaces; continuation lines get `indent`.
 void wrap(std::string_view line, std::string_view indent, std::string& out) {
     std::size_t col = 0;
@@ -90,6 +94,13 @@ void wrap(std::string_view line, std::string_view indent, std::string& out) {
     while (pos < line.size()) {
         std::size_t end = line.find(' ', pos);
         if (end == std::string_view::npos) end = line.size();
+        // A single space between digits does not break: a phone number
+        // ("010 123 45 67") or a date and time stays on one line.
+        while (end + 1 < line.size() && end > pos && is_digit(line[end - 1]) &&
+               is_digit(line[end + 1])) {
+            end = line.find(' ', end + 1);
+            if (end == std::string_view::npos) end = line.size();
+        }
         std::string_view word = line.substr(pos, end - pos);
         if (!first && col + 1 + width(word) > kWrapColumn) {
             out += '\n';

@@ -294,3 +294,15 @@ TEST_CASE("times in the text are local in ndr.timezone with their offset; fields
         CHECK(msg.bytes.find("Date: Sun, 22 Nov 2026 12:02:00 +0000") != std::string::npos);
     }
 }
+
+TEST_CASE("a phone number is never broken over two lines") {
+    // "Contactgegevens van ziekenhuis-west: Servicedesk ICT ziekenhuis-west, 010" is 74
+    // columns: the number moves to the next line whole.
+    auto text = human_text(Scenario{}.build().bytes);
+    CHECK(text.find("\n010 123 45 67\n") != std::string::npos);
+    CHECK(text.find(", 010\n") == std::string::npos);
+    Placeholders values{{"contact", "Servicedesk ICT ziekenhuis-west, 010 123 45 67"}};
+    CHECK(expand("Contactgegevens van de partner in Rotterdam-Zuid: {contact}", values) ==
+          "Contactgegevens van de partner in Rotterdam-Zuid: Servicedesk ICT\n"
+          "ziekenhuis-west, 010 123 45 67\n");
+}
