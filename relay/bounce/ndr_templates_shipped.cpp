@@ -227,12 +227,10 @@ Contactgegevens van {partner}: {contact}
 - Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
-    {"footer.en.txt",
-     R"ndr(This message was sent automatically by the mail server {hostname}. Replies to it are not read.
+    {"footer.en.txt", R"ndr(This message was sent automatically by the mail server {hostname}. Replies to it are not read.
 Reference: {queue_id}
 )ndr"},
-    {"footer.nl.txt",
-     R"ndr(Dit bericht is automatisch verstuurd door de mailserver {hostname}. Antwoorden hierop worden niet gelezen.
+    {"footer.nl.txt", R"ndr(Dit bericht is automatisch verstuurd door de mailserver {hostname}. Antwoorden hierop worden niet gelezen.
 Kenmerk: {queue_id}
 )ndr"},
     {"held.en.txt", R"ndr(Your message to {recipient} ({partner}) has been held.
@@ -255,26 +253,22 @@ Contactgegevens van {partner}: {contact}
 )ndr"},
     {"ict_heading.nl.txt", R"ndr(Voor uw ICT-afdeling
 )ndr"},
-    {"intro_delayed.en.txt",
-     R"ndr(Your message has not yet been delivered to one or more recipients. We will keep trying until {retry_until}. You do not need to send it again: you will get another message if it cannot be delivered in time.
+    {"intro_delayed.en.txt", R"ndr(Your message has not yet been delivered to one or more recipients. We will keep trying until {retry_until}. You do not need to send it again: you will get another message if it cannot be delivered in time.
 
 Subject: {subject}
 Sent: {arrival}
 )ndr"},
-    {"intro_delayed.nl.txt",
-     R"ndr(Uw bericht is nog niet afgeleverd bij een of meer ontvangers. We blijven het proberen tot {retry_until}. U hoeft het niet opnieuw te versturen: als het niet op tijd lukt, krijgt u opnieuw bericht.
+    {"intro_delayed.nl.txt", R"ndr(Uw bericht is nog niet afgeleverd bij een of meer ontvangers. We blijven het proberen tot {retry_until}. U hoeft het niet opnieuw te versturen: als het niet op tijd lukt, krijgt u opnieuw bericht.
 
 Onderwerp: {subject}
 Verstuurd: {arrival}
 )ndr"},
-    {"intro_delivered.en.txt",
-     R"ndr(You asked for a notice when your message was delivered. It has been delivered to the recipients below.
+    {"intro_delivered.en.txt", R"ndr(You asked for a notice when your message was delivered. It has been delivered to the recipients below.
 
 Subject: {subject}
 Sent: {arrival}
 )ndr"},
-    {"intro_delivered.nl.txt",
-     R"ndr(U heeft gevraagd om bericht als uw bericht is afgeleverd. Het is afgeleverd bij de ontvangers hieronder.
+    {"intro_delivered.nl.txt", R"ndr(U heeft gevraagd om bericht als uw bericht is afgeleverd. Het is afgeleverd bij de ontvangers hieronder.
 
 Onderwerp: {subject}
 Verstuurd: {arrival}
@@ -289,22 +283,20 @@ Sent: {arrival}
 Onderwerp: {subject}
 Verstuurd: {arrival}
 )ndr"},
-    {"intro_held.en.txt",
-     R"ndr(Your message has been held for one or more recipients. It has not been sent yet. The message is kept on the mail server {hostname}.
+    {"intro_held.en.txt", R"ndr(Your message has been held for one or more recipients. It has not been sent yet. The message is kept on the mail server {hostname}.
 
 What happens now? The mail administrator of your organisation decides what happens to it. If the administrator releases it, it will still be sent. So do not send it again.
 
-While the message is held, it does not expire. After its release the usual time limit applies again: {lifetime} from when you sent it. If it still cannot be delivered by then, you will get a report that it was not delivered. You also get a report if the administrator returns the message to you. If the administrator deletes it, you get no report. In doubt? Ask your IT department and give the reference at the bottom of this message.
+While the message is held, it does not expire. After its release the usual time limit applies again: {lifetime} from when you sent it. If it still cannot be delivered securely, it is held again, or you get a report that it was not delivered. You also get a report if the administrator returns the message to you. If the administrator deletes it, you get no report. In doubt? Ask your IT department and give the reference at the bottom of this message.
 
 Subject: {subject}
 Sent: {arrival}
 )ndr"},
-    {"intro_held.nl.txt",
-     R"ndr(Uw bericht is voor een of meer ontvangers tegengehouden. Het is nog niet verstuurd. Het bericht blijft bewaard op de mailserver {hostname}.
+    {"intro_held.nl.txt", R"ndr(Uw bericht is voor een of meer ontvangers tegengehouden. Het is nog niet verstuurd. Het bericht blijft bewaard op de mailserver {hostname}.
 
 Wat gebeurt er nu? De mailbeheerder van uw organisatie beslist wat er met het bericht gebeurt. Geeft de beheerder het vrij? Dan wordt het alsnog verstuurd. Verstuur het bericht dus niet opnieuw.
 
-Zolang het bericht is tegengehouden, verloopt het niet. Na het vrijgeven geldt weer de gewone bewaartijd: {lifetime} vanaf het moment van versturen. Lukt het versturen dan nog steeds niet? Dan krijgt u een melding dat het niet is afgeleverd. Die melding krijgt u ook als de beheerder het bericht terugstuurt. Verwijdert de beheerder het bericht, dan krijgt u geen melding. Twijfelt u? Vraag het aan uw ICT-afdeling en noem het kenmerk onderaan dit bericht.
+Zolang het bericht is tegengehouden, verloopt het niet. Na het vrijgeven geldt weer de gewone bewaartijd: {lifetime} vanaf het moment van versturen. Kan het bericht dan nog steeds niet veilig worden afgeleverd? Dan wordt het opnieuw tegengehouden, of u krijgt een melding dat het niet is afgeleverd. Die melding krijgt u ook als de beheerder het bericht terugstuurt. Verwijdert de beheerder het bericht, dan krijgt u geen melding. Twijfelt u? Vraag het aan uw ICT-afdeling en noem het kenmerk onderaan dit bericht.
 
 Onderwerp: {subject}
 Verstuurd: {arrival}
@@ -511,8 +503,7 @@ Contactgegevens van {partner}: {contact}
 - Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
-    {"requiretls_not_offered.en.txt",
-     R"ndr(Your message to {recipient} ({partner}) was not delivered.
+    {"requiretls_not_offered.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
 
 You asked for this message to be protected all the way to the recipient (REQUIRETLS). The next mail server on the way cannot promise that, so the message was not sent. Nothing of your message was sent unprotected.
 
@@ -529,8 +520,7 @@ Contact details for {partner}: {contact}
 - Details: {detail}
 - Status: {status}
 )ndr"},
-    {"requiretls_not_offered.nl.txt",
-     R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
+    {"requiretls_not_offered.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
 
 U heeft gevraagd dit bericht tot aan de ontvanger beveiligd te versturen (REQUIRETLS). De volgende mailserver op de route kan dat niet beloven. Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
@@ -595,8 +585,7 @@ Contactgegevens van {partner}: {contact}
 )ndr"},
     {"subject_held.nl.txt", R"ndr(Tegengehouden
 )ndr"},
-    {"success.en.txt",
-     R"ndr(Your message to {recipient} has been delivered to the mail server of {partner}.
+    {"success.en.txt", R"ndr(Your message to {recipient} has been delivered to the mail server of {partner}.
 [ICT]
 - Recipient: {recipient}
 - Server: {host}
@@ -604,8 +593,7 @@ Contactgegevens van {partner}: {contact}
 - Server reply: {reply}
 - Status: {status}
 )ndr"},
-    {"success.nl.txt",
-     R"ndr(Uw bericht aan {recipient} is afgeleverd bij de mailserver van {partner}.
+    {"success.nl.txt", R"ndr(Uw bericht aan {recipient} is afgeleverd bij de mailserver van {partner}.
 [ICT]
 - Ontvanger: {recipient}
 - Server: {host}
@@ -748,8 +736,6 @@ Contactgegevens van {partner}: {contact}
 };
 }  // namespace
 
-std::span<const ShippedTemplate> shipped_templates() {
-    return kShipped;
-}
+std::span<const ShippedTemplate> shipped_templates() { return kShipped; }
 
 }  // namespace chainmail::bounce
