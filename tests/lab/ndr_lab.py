@@ -300,20 +300,26 @@ def normalised(text):
     return text
 
 
-def save_example(name, data):
-    """Writes a real report to tests/lab/examples/NAME when it differs from
-    the stored one in more than ids, addresses, ports and dates."""
+def compare_example(name, data):
+    """Compares a real report with the stored tests/lab/examples/NAME in all
+    but ids, addresses, ports and dates: None when they agree, else what
+    differs. With CHAINMAIL_REGENERATE_EXAMPLES=1 it writes the new report
+    there instead (read the diff before committing it)."""
     path = os.path.join(SRC, "tests", "lab", "examples", name)
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            if normalised(f.read()) == normalised(data):
-                return False
-    except OSError:
-        pass
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.environ.get("CHAINMAIL_REGENERATE_EXAMPLES") == "1":
         with open(path, "w", encoding="utf-8", newline="") as f:
             f.write(data)
-    except OSError:  # a read-only source tree: the example stays as it was
-        return False
-    return True
+        return None
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            stored = normalised(f.read())
+    except OSError as e:
+        return f"no stored example {path}: {e}"
+    got = normalised(data)
+    if stored == got:
+        return None
+    import difflib
+    diff = "\n".join(difflib.unified_diff(stored.splitlines(), got.splitlines(), "stored", "got",
+                                          lineterm="", n=1))
+    return (f"the report differs from {path} (CHAINMAIL_REGENERATE_EXAMPLES=1 rewrites it):\n"
+            + diff[:4000])

@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ndr_lab import (HOSTNAME, SENDER_DOMAIN, WAIT_S, NdrLab, actions,  # noqa: E402
-                     flat, save_example, status_blocks)
+                     compare_example, flat, status_blocks)
 
 PARTNER = "zorginstelling-noord"
 CONTACT = "Servicedesk ICT zorginstelling-noord, 050 123 45 67"
@@ -163,7 +163,8 @@ class NdrReports(unittest.TestCase):
         self.assertEqual(sent[0]["rcpt"], sender, sent)
         self.assertEqual(sent[0]["from"], "", sent)
         self.assertEqual(len(lab.reports(mid)), 1)
-        save_example("ndr-encrypt-no-starttls.eml", rec["data"])
+        problem = compare_example("ndr-encrypt-no-starttls.eml", rec["data"])
+        self.assertIsNone(problem, problem)
 
     # --- one report per message, only the failed ---------------------------
 
