@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "relay/inbound/session_deadlines.hpp"
 #include "relay/inbound/smtp_parse.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/inbound/smtp_transaction.hpp"
@@ -62,7 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
     template <class Stream>
     boost::asio::awaitable<Action> command_loop(Stream& s);
     template <class Stream>
-    boost::asio::awaitable<bool> fill(Stream& s, std::chrono::seconds timeout, bool in_data);
+    boost::asio::awaitable<bool> fill(Stream& s, SessionState state);
     template <class Stream>
     boost::asio::awaitable<bool> flush(Stream& s);
     template <class Stream>

@@ -1,6 +1,6 @@
 // The I/O half of a session: greeting, the command loop over a plain or TLS
 // stream, DATA, and the hand-over to the spool. Deadlines come from one
-// lazily re-armed timer per session.
+// lazily re-armed timer per session, each from session_deadlines.hpp.
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
 
 #include <spdlog/spdlog.h>
@@ -30,8 +30,6 @@ constexpr std::size_t kCommandLine = 512;      // RFC 5321 §4.5.3.1.4, CRLF inc
 constexpr std::size_t kSaslLine = 12288;       // RFC 4954 §4
 constexpr std::size_t kIdleBuffer = 1024;      // what an idle session keeps
 constexpr std::size_t kDataChunk = 16 * 1024;  // read size while in DATA
-constexpr auto kWriteGrace = std::chrono::seconds(10);
-constexpr auto kTlsHandshake = std::chrono::seconds(30);
 
 }  // namespace
 
@@ -71,7 +69,7 @@ void Session::on_timer() {
         }
         timed_out_ = true;
         socket_.cancel(ec);  // the blocked read returns; the loop answers 421 4.4.2
-        deadline_ = now + kWriteGrace;
+        deadline_ = now + deadline(SessionState::TimeoutReply, cfg().limits);
     }
     timer_.expires_at(deadline_);
     timer_.async_wait([self = shared_from_this()](error_code) { self->on_timer(); });
@@ -80,7 +78,7 @@ void Session::on_timer() {
 template <class Stream>
 asio::awaitable<bool> Session::flush(Stream& s) {
     if (out_.empty()) co_return true;
-    arm(kWriteGrace + std::chrono::seconds(20));
+    arm(deadline(SessionState::Reply, cfg().limits));
     error_code ec;
     co_await asio::async_write(s, asio::buffer(out_),
                                asio::redirect_error(asio::use_awaitable, ec));
@@ -90,7 +88,8 @@ asio::awaitable<bool> Session::flush(Stream& s) {
 }
 
 template <class Stream>
-asio::awaitable<bool> Session::fill(Stream& s, std::chrono::seconds timeout, bool in_data) {
+asio::awaitable<bool> Session::fill(Stream& s, SessionState state) {
+    const bool in_data = state == SessionState::DataBlock;
     if (!co_await flush(s)) co_return false;
     if (stopping_ && !in_data) {
         reply(421, "4.3.2 " + cfg().hostname + " Service shutting down");
@@ -100,7 +99,7 @@ asio::awaitable<bool> Session::fill(Stream& s, std::chrono::seconds timeout, boo
     std::size_t avail = 0;
     char* p =
         in_.prepare(in_data ? kDataChunk : 256, in_data ? kDataChunk : kSaslLine + 1024, avail);
-    arm(timeout);
+    arm(deadline(state, cfg().limits));
     error_code ec;
     reading_command_ = !in_data;
     std::size_t n = co_await s.async_read_some(asio::buffer(p, avail),
@@ -126,7 +125,7 @@ asio::awaitable<Session::Action> Session::command_loop(Stream& s) {
         LineScan scan = scan_line(in_.view(), max);
         switch (scan.status) {
             case LineStatus::NeedMore:
-                if (!co_await fill(s, cfg().limits.command_timeout, false)) co_return Action::Close;
+                if (!co_await fill(s, SessionState::Command)) co_return Action::Close;
                 continue;
             case LineStatus::TooLong: {
                 // Discard through the end of the over-long line, then refuse it.
@@ -138,8 +137,7 @@ asio::awaitable<Session::Action> Session::command_loop(Stream& s) {
                         break;
                     }
                     in_.consume(v.size() > 0 && v.back() == '\r' ? v.size() - 1 : v.size());
-                    if (!co_await fill(s, cfg().limits.command_timeout, false))
-                        co_return Action::Close;
+                    if (!co_await fill(s, SessionState::Command)) co_return Action::Close;
                 }
                 sasl_ = SaslStep::None;
                 if (error(500, "5.5.2 Error: line too long") == Action::Close) {
@@ -203,7 +201,7 @@ asio::awaitable<Session::Action> Session::read_data(Stream& s) {
         in_.consume(r.consumed);
         switch (r.status) {
             case DataStatus::NeedMore:
-                if (!co_await fill(s, limits.data_timeout, true)) co_return Action::Close;
+                if (!co_await fill(s, SessionState::DataBlock)) co_return Action::Close;
                 continue;
             case DataStatus::BareLf:
             case DataStatus::BareCr:
@@ -290,7 +288,7 @@ asio::awaitable<Session::Action> Session::finish_data(std::string message,
     rcpts.reserve(env.recipients.size());
     for (const auto& r : env.recipients) rcpts.push_back(r.address);
 
-    arm(std::chrono::minutes(10));  // the spool is ours: its own bound, not the client's
+    arm(deadline(SessionState::Spooling, cfg().limits));
     std::error_code ec = co_await core_->spool.commit(env, std::move(message));
     if (ec) {
         // Durability: nothing is acknowledged unless the spool says it is on disk.
@@ -336,7 +334,7 @@ asio::awaitable<void> Session::run() {
         }
     }
     // Start the deadline watch; it runs until closed_.
-    deadline_ = Clock::now() + cfg().limits.command_timeout;
+    deadline_ = Clock::now() + deadline(SessionState::Greeting, cfg().limits);
     timer_.expires_at(deadline_);
     timer_.async_wait([self = shared_from_this()](error_code) { self->on_timer(); });
 
@@ -344,7 +342,7 @@ asio::awaitable<void> Session::run() {
     Action end = co_await command_loop(socket_);
     if (end == Action::StartTls && state_->tls) {
         asio::ssl::stream<asio::ip::tcp::socket&> tls(socket_, *state_->tls);
-        arm(kTlsHandshake);
+        arm(deadline(SessionState::TlsHandshake, cfg().limits));
         co_await tls.async_handshake(asio::ssl::stream_base::server,
                                      asio::redirect_error(asio::use_awaitable, ec));
         if (!ec) {
@@ -357,7 +355,7 @@ asio::awaitable<void> Session::run() {
             spdlog::debug("inbound {}: TLS {} {}", client_ip_, tls_version_, tls_cipher_);
             end = co_await command_loop(tls);
             if (end == Action::Quit) {
-                arm(std::chrono::seconds(5));
+                arm(deadline(SessionState::TlsShutdown, cfg().limits));
                 co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
             }
         } else {
