@@ -184,6 +184,20 @@ Trouble trouble_of_reply(int code, std::string_view enhanced, Reason reason) {
     return t;
 }
 
+std::string operator_status(RcptOutcome o) {
+    switch (o) {
+        case RcptOutcome::Bounced:
+        case RcptOutcome::Expired:
+            return enhanced_status(Reason::Cancelled, true);
+        case RcptOutcome::Delivered:
+        case RcptOutcome::Deferred:
+        case RcptOutcome::Held:
+        case RcptOutcome::Cancelled:
+            return enhanced_status(Reason::Cancelled, false);
+    }
+    return enhanced_status(Reason::Cancelled, false);
+}
+
 std::string delivered_status(std::string_view reply_status) {
     return reply_status.empty() ? std::string(kDelivered) : std::string(reply_status);
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <random>
 
+#include "policy/failure_table.hpp"
 #include "policy/partner_match.hpp"
 #include "relay/bounce/ndr.hpp"
 #include "relay/schedule/settle.hpp"
@@ -252,7 +253,8 @@ asio::awaitable<ActionResult> QueueControl::hold(const spool::QueueId& id) {
     done_stopping(id);
     for (std::size_t i = 0; i < env->recipients.size(); ++i)
         if (env->recipients[i].state == RcptState::Pending)
-            log_line(log::Event::Held, *env, i, "4.0.0", kHeldText, "");
+            log_line(log::Event::Held, *env, i, policy::operator_status(policy::RcptOutcome::Held),
+                     kHeldText, "");
     co_return result(id, ActionStatus::Done,
                      fmt::format("held ({} recipient(s) waiting)", pending_count(*env)));
 }
@@ -312,7 +314,9 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         co_return result(id, ActionStatus::NotFound,
                          "it finished (delivered or bounced) before the bounce took effect");
     }
-    const std::string reply = fmt::format("{} {}", kOperatorBounceDsn, kBouncedText);
+    // The status of an operator's bounce: the failure table's (X.0.0, the text says why).
+    const std::string dsn = policy::operator_status(policy::RcptOutcome::Bounced);
+    const std::string reply = fmt::format("{} {}", dsn, kBouncedText);
     std::vector<spool::RecipientUpdate> changes;
     for (std::size_t i = 0; i < env->recipients.size(); ++i) {
         const spool::Recipient& r = env->recipients[i];
@@ -360,7 +364,7 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         ndr_id = co_await commit_report(ctx, *env, data, rcpts, false, now);
     }
     for (const spool::RecipientUpdate& u : changes)
-        log_line(log::Event::Bounced, *env, u.index, kOperatorBounceDsn, kBouncedText, ndr_id);
+        log_line(log::Event::Bounced, *env, u.index, dsn, kBouncedText, ndr_id);
     // Every recipient is now delivered or failed (and reported): finished.
     if (auto ec = co_await hooks_.spool.remove(id))
         spdlog::warn("{}: cannot remove: {}", id, ec.message());

@@ -43,11 +43,6 @@ struct ActionResult {
     std::string text;  // what happened, in words for the operator
 };
 
-// RFC 3463 §3.1: no subject code describes an administrator's decision, so
-// a bounce by the operator carries X.0.0 (other undefined status) and says
-// why in the text.
-inline constexpr std::string_view kOperatorBounceDsn = "5.0.0";
-
 // What the outbound side lends to the queue control.
 struct ControlHooks {
     spool::Spool& spool;
