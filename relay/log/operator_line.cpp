@@ -31,17 +31,18 @@ std::string achieved(const DeliveryEvent& e, policy::Reason reason) {
 
 }  // namespace
 
-std::string_view status_name(Status s) {
-    switch (s) {
-        case Status::Sent:
+std::string_view status_name(policy::RcptOutcome o) {
+    switch (o) {
+        case policy::RcptOutcome::Delivered:
             return "sent";
-        case Status::Deferred:
+        case policy::RcptOutcome::Deferred:
+        case policy::RcptOutcome::Cancelled:  // nothing was settled: it stays queued
             return "deferred";
-        case Status::Bounced:
+        case policy::RcptOutcome::Bounced:
             return "bounced";
-        case Status::Held:
+        case policy::RcptOutcome::Held:
             return "held";
-        case Status::Expired:
+        case policy::RcptOutcome::Expired:
             return "expired";
     }
     return "deferred";
@@ -53,7 +54,8 @@ std::string postfix_delay(double seconds) {
     return fmt::format("{:.0f}", std::floor(seconds));
 }
 
-std::string operator_line(const DeliveryEvent& e, Status status, policy::Reason reason) {
+std::string operator_line(const DeliveryEvent& e, policy::RcptOutcome outcome,
+                          policy::Reason reason) {
     std::string line = fmt::format("{}: to=<{}>", e.queue_id, one_line(e.rcpt));
     if (!e.partner.empty()) line += fmt::format(", partner={}", one_line(e.partner));
     if (e.host.empty())
@@ -73,7 +75,7 @@ std::string operator_line(const DeliveryEvent& e, Status status, policy::Reason 
         const std::string_view w = e.would_fail;
         line += ", would_fail=" + one_line(w.substr(0, w.find(':')));
     }
-    line += fmt::format(", status={}", status_name(status));
+    line += fmt::format(", status={}", status_name(outcome));
     if (!e.reply.empty()) line += fmt::format(" ({})", one_line(e.reply));
     return line;
 }

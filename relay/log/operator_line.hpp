@@ -6,15 +6,14 @@
 #include <string>
 #include <string_view>
 
-#include "policy/outcome.hpp"
+#include "policy/failure_table.hpp"
 #include "relay/log/delivery_log.hpp"
 
 namespace chainmail::log {
 
-// Postfix's status= words, plus held (on_tls_failure: hold).
-enum class Status { Sent, Deferred, Bounced, Held, Expired };
-
-std::string_view status_name(Status s);
+// Postfix's status= word for a recipient outcome ("sent" for delivered),
+// plus held (on_tls_failure: hold) and expired.
+std::string_view status_name(policy::RcptOutcome o);
 
 // "QUEUEID: to=<b@x.nl>, partner=p, relay=mx.x.nl[192.0.2.1]:25, delay=0.41,
 //  tls=dane-only:dane-ee, dsn=2.0.0, status=sent (250 2.0.0 Ok)".
@@ -24,7 +23,8 @@ std::string_view status_name(Status s);
 // failure the reason's name; nothing after the level when no SMTP session
 // was reached (`reason` says why). A bounce or expiry names its report:
 // ndr=QUEUEID. Control characters in peer text become spaces: one line.
-std::string operator_line(const DeliveryEvent& e, Status status, policy::Reason reason);
+std::string operator_line(const DeliveryEvent& e, policy::RcptOutcome outcome,
+                          policy::Reason reason);
 
 // Postfix's delay= form: two significant digits below 10 s, whole seconds above.
 std::string postfix_delay(double seconds);

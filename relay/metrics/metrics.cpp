@@ -11,18 +11,20 @@ using policy::DnsState;
 const std::vector<double> kLatencyBounds{0.1, 0.25, 0.5, 1,    2.5,   5,     10,    30,
                                          60,  300,  900, 3600, 14400, 86400, 432000};
 
-std::string_view outcome_name(Outcome o) {
+using policy::RcptOutcome;
+
+// The `outcome` label: the recipient outcome's name (a cancelled attempt is
+// never settled; counted as deferred should it ever be).
+std::string_view outcome_name(RcptOutcome o) {
     switch (o) {
-        case Outcome::Delivered:
-            return "delivered";
-        case Outcome::Deferred:
-            return "deferred";
-        case Outcome::Bounced:
-            return "bounced";
-        case Outcome::Held:
-            return "held";
-        case Outcome::Expired:
-            return "expired";
+        case RcptOutcome::Cancelled:
+            return to_string(RcptOutcome::Deferred);
+        case RcptOutcome::Delivered:
+        case RcptOutcome::Deferred:
+        case RcptOutcome::Bounced:
+        case RcptOutcome::Held:
+        case RcptOutcome::Expired:
+            return to_string(o);
     }
     return "deferred";
 }
@@ -115,8 +117,8 @@ struct Instruments {
 
     Instruments() {
         // Present (at 0) from the first scrape, so rate() and alerts see them.
-        for (Outcome o : {Outcome::Delivered, Outcome::Deferred, Outcome::Bounced, Outcome::Held,
-                          Outcome::Expired})
+        for (RcptOutcome o : {RcptOutcome::Delivered, RcptOutcome::Deferred, RcptOutcome::Bounced,
+                              RcptOutcome::Held, RcptOutcome::Expired})
             attempts.with({outcome_name(o)});
         latency.with({});
         for (std::string_view s : {"active", "held"}) queue.with({s});
@@ -150,7 +152,7 @@ void message_accepted() {
 void settled(const Settled& s) {
     Instruments& m = instruments();
     m.attempts.with({outcome_name(s.outcome)}).inc();
-    if (s.outcome != Outcome::Delivered) return;
+    if (s.outcome != RcptOutcome::Delivered) return;
     m.deliveries.with({tls_version_label(s.tls_version), tls_auth_label(s.tls_version, s.tls_auth)})
         .inc();
     m.latency.with({}).observe(s.delay_s);

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "policy/dns_facts.hpp"
-#include "policy/outcome.hpp"
+#include "policy/failure_table.hpp"
 #include "relay/metrics/registry.hpp"
 
 namespace chainmail::metrics {
@@ -22,9 +22,8 @@ void message_accepted();  // 250 after DATA: durable in the spool
 
 // --- delivery ------------------------------------------------------------------
 // One call per recipient per attempt (settle), like the delivery log's lines.
-enum class Outcome { Delivered, Deferred, Bounced, Held, Expired };
 struct Settled {
-    Outcome outcome = Outcome::Deferred;
+    policy::RcptOutcome outcome = policy::RcptOutcome::Deferred;
     std::string_view tls_version;  // Delivered over TLS: "TLSv1.3"; empty: plaintext
     std::string_view tls_auth;     // the delivery log's tls.auth ("none": encrypted only)
     double delay_s = 0;            // from arrival to this attempt

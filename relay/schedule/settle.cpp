@@ -60,22 +60,22 @@ bounce::Action report_action_of(RcptOutcome o, bool relayed) {
     return bounce::Action::Delayed;
 }
 
-// The delivery log's event and the operator line's status word.
-std::pair<log::Event, log::Status> log_event_of(RcptOutcome o, bool ndr) {
+// The delivery log's event.
+log::Event log_event_of(RcptOutcome o, bool ndr) {
     switch (o) {
         case RcptOutcome::Delivered:
-            return {ndr ? log::Event::NdrSent : log::Event::Delivered, log::Status::Sent};
+            return ndr ? log::Event::NdrSent : log::Event::Delivered;
         case RcptOutcome::Bounced:
-            return {log::Event::Bounced, log::Status::Bounced};
+            return log::Event::Bounced;
         case RcptOutcome::Expired:
-            return {log::Event::Expired, log::Status::Expired};
+            return log::Event::Expired;
         case RcptOutcome::Held:
-            return {log::Event::Held, log::Status::Held};
+            return log::Event::Held;
         case RcptOutcome::Deferred:
         case RcptOutcome::Cancelled:
-            return {log::Event::Deferred, log::Status::Deferred};
+            return log::Event::Deferred;
     }
-    return {log::Event::Deferred, log::Status::Deferred};
+    return log::Event::Deferred;
 }
 
 bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptResult& r,
@@ -94,22 +94,6 @@ bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptRes
     n.partner = res.partner == "defaults" ? "" : res.partner;
     n.last_attempt_ms = now_ms;
     return n;
-}
-
-metrics::Outcome metric_of(log::Status s) {
-    switch (s) {
-        case log::Status::Sent:
-            return metrics::Outcome::Delivered;
-        case log::Status::Deferred:
-            return metrics::Outcome::Deferred;
-        case log::Status::Bounced:
-            return metrics::Outcome::Bounced;
-        case log::Status::Held:
-            return metrics::Outcome::Held;
-        case log::Status::Expired:
-            return metrics::Outcome::Expired;
-    }
-    return metrics::Outcome::Deferred;
 }
 
 const char* report_kind(bounce::Action a) {
@@ -235,8 +219,7 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
     for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
         const deliver::RcptResult& r = res.rcpts[k];
         log::DeliveryEvent e;
-        const auto [event, status] = log_event_of(r.outcome, env.ndr);
-        e.event = event;
+        e.event = log_event_of(r.outcome, env.ndr);
         if (r.outcome == RcptOutcome::Bounced) e.ndr_queue_id = failed_ndr;
         if (r.outcome == RcptOutcome::Expired) e.ndr_queue_id = expired_ndr;
         e.ts_ms = now_ms;
@@ -258,9 +241,9 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         if (r.reason != policy::Reason::None && r.outcome != RcptOutcome::Delivered)
             e.reason = std::string(policy::to_string(r.reason));
         ctx.log.write(e);
-        spdlog::info("{}", log::operator_line(e, status, r.reason));
+        spdlog::info("{}", log::operator_line(e, r.outcome, r.reason));
         metrics::settled(
-            {metric_of(status), e.tls ? e.tls->version : "", e.tls ? e.tls->auth : "", *e.delay_s});
+            {r.outcome, e.tls ? e.tls->version : "", e.tls ? e.tls->auth : "", *e.delay_s});
     }
 
     // Finished: every recipient delivered or failed (and reported above).

@@ -5,6 +5,7 @@
 #include "tests/unit/log/sample_event.hpp"
 
 using namespace chainmail::log;
+using chainmail::policy::RcptOutcome;
 using chainmail::policy::Reason;
 
 namespace {
@@ -19,7 +20,7 @@ DeliveryEvent delivered() {
 }  // namespace
 
 TEST_CASE("a delivery reads like Postfix's smtp line, with partner and tls=required:achieved") {
-    CHECK(operator_line(delivered(), Status::Sent, Reason::None) ==
+    CHECK(operator_line(delivered(), RcptOutcome::Delivered, Reason::None) ==
           "01JDQ: to=<b@ziekenhuis-west.nl>, partner=ziekenhuis-west, "
           "relay=mx.ziekenhuis-west.nl[192.0.2.1]:25, delay=0.41, tls=dane-only:dane-ee, "
           "dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4cbd)");
@@ -29,9 +30,11 @@ TEST_CASE("achieved: encrypt without authentication, none in the clear") {
     DeliveryEvent e = delivered();
     e.policy = "may";
     e.tls->auth = "none";
-    CHECK_THAT(operator_line(e, Status::Sent, Reason::None), Catch::Contains(", tls=may:encrypt,"));
+    CHECK_THAT(operator_line(e, RcptOutcome::Delivered, Reason::None),
+               Catch::Contains(", tls=may:encrypt,"));
     e.tls.reset();
-    CHECK_THAT(operator_line(e, Status::Sent, Reason::None), Catch::Contains(", tls=may:none,"));
+    CHECK_THAT(operator_line(e, RcptOutcome::Delivered, Reason::None),
+               Catch::Contains(", tls=may:none,"));
 }
 
 TEST_CASE("a TLS failure names its reason where the achieved level would be") {
@@ -42,7 +45,7 @@ TEST_CASE("a TLS failure names its reason where the achieved level would be") {
     e.dsn = "5.7.10";
     e.reply = "the receiving server mx.x.nl does not offer encryption";
     e.ndr_queue_id = "01NDR";
-    const std::string l = operator_line(e, Status::Bounced, Reason::StartTlsNotOffered);
+    const std::string l = operator_line(e, RcptOutcome::Bounced, Reason::StartTlsNotOffered);
     CHECK_THAT(l, Catch::Contains(", tls=encrypt:starttls-not-offered, dsn=5.7.10, ndr=01NDR, "
                                   "status=bounced (the receiving server"));
 }
@@ -55,7 +58,7 @@ TEST_CASE("nothing reached: relay=none and the required level alone") {
     e.port = 0;
     e.dsn = "4.4.3";
     e.reply = "DNS server answered rcode 2";
-    const std::string l = operator_line(e, Status::Deferred, Reason::DnsTempFail);
+    const std::string l = operator_line(e, RcptOutcome::Deferred, Reason::DnsTempFail);
     CHECK_THAT(l, Catch::Contains(", relay=none, "));
     CHECK_THAT(l, Catch::Contains(", tls=dane-only, dsn=4.4.3, status=deferred (DNS"));
 }
@@ -66,24 +69,24 @@ TEST_CASE("a refusal in a plaintext session reached none; a lost connection reac
     e.policy = "may";
     e.dsn = "4.3.0";
     e.reply = "451 4.3.0 mailbox temporarily unavailable";
-    CHECK_THAT(operator_line(e, Status::Deferred, Reason::None),
+    CHECK_THAT(operator_line(e, RcptOutcome::Deferred, Reason::None),
                Catch::Contains(", tls=may:none, dsn=4.3.0, status=deferred (451 4.3.0"));
     e.reply = "connection lost";
-    CHECK_THAT(operator_line(e, Status::Deferred, Reason::Unknown),
+    CHECK_THAT(operator_line(e, RcptOutcome::Deferred, Reason::Unknown),
                Catch::Contains(", tls=may, dsn=4.3.0, status=deferred (connection lost)"));
 }
 
 TEST_CASE("held and expired are their own status words") {
-    CHECK_THAT(operator_line(delivered(), Status::Held, Reason::None),
+    CHECK_THAT(operator_line(delivered(), RcptOutcome::Held, Reason::None),
                Catch::Contains(", status=held ("));
-    CHECK_THAT(operator_line(delivered(), Status::Expired, Reason::Expired),
+    CHECK_THAT(operator_line(delivered(), RcptOutcome::Expired, Reason::Expired),
                Catch::Contains(", status=expired ("));
 }
 
 TEST_CASE("a multi-line or hostile reply stays on one line") {
     DeliveryEvent e = delivered();
     e.reply = "550-5.1.1 first\r\n550 5.1.1 second\x1b[31m";
-    const std::string l = operator_line(e, Status::Bounced, Reason::None);
+    const std::string l = operator_line(e, RcptOutcome::Bounced, Reason::None);
     CHECK(l.find('\n') == std::string::npos);
     CHECK(l.find('\r') == std::string::npos);
     CHECK(l.find('\x1b') == std::string::npos);
@@ -92,7 +95,7 @@ TEST_CASE("a multi-line or hostile reply stays on one line") {
 TEST_CASE("testing mode names what would have failed, by reason only") {
     DeliveryEvent e = delivered();
     e.would_fail = "tlsa-mismatch: no TLSA record matches, the chain was x, y";
-    CHECK_THAT(operator_line(e, Status::Sent, Reason::None),
+    CHECK_THAT(operator_line(e, RcptOutcome::Delivered, Reason::None),
                Catch::Contains(", would_fail=tlsa-mismatch,"));
 }
 
