@@ -10,6 +10,7 @@
 #include "policy/failure_table.hpp"
 #include "policy/partner_match.hpp"
 #include "policy/tls_decision.hpp"
+#include "relay/deliver/host_session.hpp"
 #include "relay/deliver/sensitive_mark.hpp"
 #include "relay/deliver/smtp_tls_facts.hpp"
 #include "relay/metrics/metrics.hpp"
@@ -72,67 +73,11 @@ struct DeliveryAttempt::Run {
 
 namespace {
 
-bool wants_tlsa(policy::TlsLevel level) {
-    switch (level) {
-        case policy::TlsLevel::Dane:
-        case policy::TlsLevel::DaneOnly:
-        case policy::TlsLevel::Authenticated:
-            return true;
-        case policy::TlsLevel::None:
-        case policy::TlsLevel::May:
-        case policy::TlsLevel::Encrypt:
-        case policy::TlsLevel::Fingerprint:
-        case policy::TlsLevel::Verify:
-        case policy::TlsLevel::Secure:
-            return false;
-    }
-    return true;
-}
-
-// The levels an MTA-STS policy can change (the TLS-level table): may and
-// encrypt are raised by an enforce policy, dane uses it where no DANE applies,
-// authenticated has it as its second route. The others name their own proof.
-bool consults_mta_sts(policy::TlsLevel level) {
-    switch (level) {
-        case policy::TlsLevel::May:
-        case policy::TlsLevel::Encrypt:
-        case policy::TlsLevel::Dane:
-        case policy::TlsLevel::Authenticated:
-            return true;
-        case policy::TlsLevel::None:
-        case policy::TlsLevel::Fingerprint:
-        case policy::TlsLevel::Verify:
-        case policy::TlsLevel::Secure:
-        case policy::TlsLevel::DaneOnly:
-            return false;
-    }
-    return false;
-}
-
 Outcome temp(Reason r, std::string detail) {
     Outcome o;
     o.verdict = Verdict::TempFail;
     o.reason = r;
     o.detail = std::move(detail);
-    return o;
-}
-
-// What judge() decides on: only a session that ended in the STARTTLS steps
-// is a TLS matter; anything else (no connection, a timeout in EHLO) is a
-// temporary failure, never a reason to bounce.
-Outcome outcome_of(const policy::Requirement& req, const Connection* conn, const SessionFacts& f) {
-    if (!conn) {
-        const bool tls_step =
-            f.result.stage == Stage::StartTls || f.result.stage == Stage::TlsHandshake ||
-            f.result.failure == Failure::TlsNotOffered || f.result.failure == Failure::TlsRefused ||
-            f.result.failure == Failure::TlsFailed;
-        if (!f.greeting.positive() || !tls_step)
-            return temp(
-                f.result.failure == Failure::Connect ? Reason::ConnectFailed : Reason::Unknown,
-                f.result.text.empty() ? std::string(to_string(f.result.failure)) : f.result.text);
-    }
-    Outcome o = policy::judge(req, to_policy_facts(conn ? conn->facts() : f));
-    if (!conn && o.verdict == Verdict::Deliver) return temp(Reason::Unknown, f.result.text);
     return o;
 }
 
@@ -300,18 +245,11 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         opts.connect_timeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(cfg.delivery.connect_timeout);
         opts.timeout_scale = setup_.timeout_scale;
-        apply_requirement(req, opts);
-        auto [conn, facts] = co_await Connection::open(*setup_.tls, opts);
-        Outcome o = outcome_of(req, conn.get(), facts);
-        if (o.verdict == Verdict::RetryWithoutTls) {
-            // `may`: the handshake failed; the same host in plaintext (RFC 7435 opportunistic).
-            if (conn) co_await conn->quit();
-            req = policy::plaintext_retry(req);
-            apply_requirement(req, opts);
-            opts.starttls = StartTls::Never;
-            std::tie(conn, facts) = co_await Connection::open(*setup_.tls, opts);
-            o = outcome_of(req, conn.get(), facts);
-        }
+        // The same steps `chainmail probe` runs (host_session.hpp).
+        JudgedSession session = co_await open_judged(*setup_.tls, req, opts);
+        std::unique_ptr<Connection> conn = std::move(session.conn);
+        const SessionFacts& facts = session.facts;
+        Outcome o = std::move(session.outcome);
         run.last_ip = facts.address.is_unspecified() ? "" : facts.address.to_string();
         if (o.verdict != Verdict::Deliver) {
             if (conn) co_await conn->quit();

@@ -67,9 +67,7 @@ void apply_requirement(const policy::Requirement& req, SessionOptions& options) 
     options.enforce_verification = !req.shadow.has_value();
 }
 
-namespace {
-
-policy::TlsVersion version_of(const std::string& v) {
+policy::TlsVersion policy_version(const std::string& v) {
     if (v == "TLSv1.3") return policy::TlsVersion::Tls13;
     if (v == "TLSv1.2") return policy::TlsVersion::Tls12;
     if (v == "TLSv1.1") return policy::TlsVersion::Tls11;
@@ -77,8 +75,6 @@ policy::TlsVersion version_of(const std::string& v) {
     if (v == "SSLv3") return policy::TlsVersion::Ssl3;
     return policy::TlsVersion::Unknown;
 }
-
-}  // namespace
 
 policy::TlsFacts to_policy_facts(const SessionFacts& s) {
     policy::TlsFacts f;
@@ -89,7 +85,7 @@ policy::TlsFacts to_policy_facts(const SessionFacts& s) {
     if (!s.tls) return f;
     const tls::TlsFacts& t = *s.tls;
     f.version_rejected = t.result == tls::VerifyResult::VersionTooLow;
-    f.version = version_of(t.version);
+    f.version = policy_version(t.version);
     f.cipher = t.cipher;
     f.chain_ok = t.chain_ok;
     f.name_ok = t.name_ok;

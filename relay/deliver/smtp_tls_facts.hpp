@@ -23,4 +23,7 @@ void apply_requirement(const policy::Requirement& req, SessionOptions& options);
 
 policy::TlsFacts to_policy_facts(const SessionFacts& s);
 
+// OpenSSL's version name ("TLSv1.3") as policy's TlsVersion; Unknown otherwise.
+policy::TlsVersion policy_version(const std::string& openssl_name);
+
 }  // namespace chainmail::deliver

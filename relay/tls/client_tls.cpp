@@ -7,6 +7,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "relay/tls/peer_chain.hpp"
+
 namespace chainmail::tls {
 namespace {
 
@@ -99,15 +101,6 @@ std::string profile_of(const TlsRequirement& req) {
     return hex(md, 16);
 }
 
-std::string name_line(const X509_NAME* name) {
-    BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio || !name) return {};
-    X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio.get(), &data);
-    return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
-
 int min_proto(TlsVersion v) {
     switch (v) {
         case TlsVersion::Tls10:
@@ -174,6 +167,10 @@ std::string_view to_string(VerifyMode m) {
             return "dane";
     }
     return "none";
+}
+
+std::string requirement_profile(const TlsRequirement& req) {
+    return profile_of(req);
 }
 
 std::array<std::uint8_t, 32> cert_sha256(X509* cert) {
@@ -354,6 +351,7 @@ void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
                 return;
             }
             f.dane_usage = usage;
+            f.dane_matched = TlsaRecord{usage, selector, mtype, {data, data + dlen}};
             f.auth = usage == 3 ? AuthLabel::DaneEe : AuthLabel::DaneTa;
             if (usage == 3) f.chain_ok = false;  // DANE-EE checks no chain
         }
@@ -380,6 +378,8 @@ TlsFacts evaluate(ConnectionTls& conn) {
     SSL* ssl = conn.ssl;
     f.version = SSL_get_version(ssl);
     if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) f.cipher = SSL_CIPHER_get_name(c);
+    f.group = negotiated_group(ssl);
+    if (conn.req.describe_chain) f.chain = describe_chain(ssl);
     f.resumed = SSL_session_reused(ssl) == 1;
     X509* peer = SSL_get0_peer_certificate(ssl);
     if (peer) {

@@ -45,6 +45,8 @@ struct TlsRequirement {
     std::string dane_base;
     TlsVersion min_version = TlsVersion::Tls12;
     CipherGrade ciphers = CipherGrade::Ncsc;
+    // `chainmail probe`: also describe the chain the peer sent (TlsFacts::chain).
+    bool describe_chain = false;
 };
 
 enum class VerifyResult {
@@ -60,9 +62,20 @@ enum class VerifyResult {
 
 enum class AuthLabel { None, Fingerprint, Pkix, DaneEe, DaneTa };
 
+// One certificate as the peer sent it, for people (`chainmail probe`).
+struct CertInfo {
+    std::string subject, issuer;         // RFC 2253 one-line forms
+    std::vector<std::string> dns_names;  // subjectAltName dNSName entries
+    std::string not_after;               // "2027-03-01T12:00:00Z"
+    std::array<std::uint8_t, 32> cert_sha256{};
+    std::array<std::uint8_t, 32> spki_sha256{};
+};
+
 struct TlsFacts {
-    std::string version;  // "TLSv1.3"
-    std::string cipher;   // "TLS_AES_256_GCM_SHA384"
+    std::string version;          // "TLSv1.3"
+    std::string cipher;           // "TLS_AES_256_GCM_SHA384"
+    std::string group;            // the key exchange group, "x25519"; empty when unknown
+    std::vector<CertInfo> chain;  // leaf first; only with TlsRequirement::describe_chain
     bool resumed = false;
     std::string peer_subject;  // RFC 2253 one-line forms; empty without a certificate
     std::string peer_issuer;
@@ -70,10 +83,11 @@ struct TlsFacts {
     std::string detail;                // X509 or OpenSSL error text, for logs and NDRs
     AuthLabel auth = AuthLabel::None;  // meaningful only when result == Ok
     // The separate findings behind `result`, for policy::TlsFacts.
-    bool chain_ok = false;     // the chain verified (PKIX or DANE-TA), names aside
-    bool name_ok = false;      // a reference name matched
-    std::string matched_name;  // SSL_get0_peername()
-    int dane_usage = -1;       // 2 or 3 when a TLSA record authenticated the peer
+    bool chain_ok = false;                   // the chain verified (PKIX or DANE-TA), names aside
+    bool name_ok = false;                    // a reference name matched
+    std::string matched_name;                // SSL_get0_peername()
+    int dane_usage = -1;                     // 2 or 3 when a TLSA record authenticated the peer
+    std::optional<TlsaRecord> dane_matched;  // the record that did (SSL_get0_dane_tlsa)
     std::optional<std::array<std::uint8_t, 32>> cert_sha256;  // leaf certificate DER
     std::optional<std::array<std::uint8_t, 32>> spki_sha256;  // leaf SubjectPublicKeyInfo DER
 };
@@ -81,6 +95,9 @@ struct TlsFacts {
 std::string_view to_string(VerifyResult r);
 std::string_view to_string(AuthLabel a);  // "dane-ee", "dane-ta", "pkix", "fingerprint", "none"
 std::string_view to_string(VerifyMode m);
+
+// The verification profile, hashed: equal for requirements that verify alike.
+std::string requirement_profile(const TlsRequirement& req);
 
 // SHA-256 of a certificate's DER and of its SubjectPublicKeyInfo DER.
 std::array<std::uint8_t, 32> cert_sha256(X509* cert);

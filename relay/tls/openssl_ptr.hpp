@@ -28,6 +28,7 @@ using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using UbCtxPtr = std::unique_ptr<ub_ctx, Deleter<ub_ctx_delete>>;
 using UbResultPtr = std::unique_ptr<ub_result, Deleter<ub_resolve_free>>;

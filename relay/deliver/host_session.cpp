@@ -1,0 +1,118 @@
+#include "relay/deliver/host_session.hpp"
+
+#include "relay/deliver/smtp_tls_facts.hpp"
+
+namespace chainmail::deliver {
+
+namespace asio = boost::asio;
+using policy::Outcome;
+using policy::Reason;
+using policy::Verdict;
+
+bool wants_tlsa(policy::TlsLevel level) {
+    switch (level) {
+        case policy::TlsLevel::Dane:
+        case policy::TlsLevel::DaneOnly:
+        case policy::TlsLevel::Authenticated:
+            return true;
+        case policy::TlsLevel::None:
+        case policy::TlsLevel::May:
+        case policy::TlsLevel::Encrypt:
+        case policy::TlsLevel::Fingerprint:
+        case policy::TlsLevel::Verify:
+        case policy::TlsLevel::Secure:
+            return false;
+    }
+    return true;
+}
+
+bool consults_mta_sts(policy::TlsLevel level) {
+    switch (level) {
+        case policy::TlsLevel::May:
+        case policy::TlsLevel::Encrypt:
+        case policy::TlsLevel::Dane:
+        case policy::TlsLevel::Authenticated:
+            return true;
+        case policy::TlsLevel::None:
+        case policy::TlsLevel::Fingerprint:
+        case policy::TlsLevel::Verify:
+        case policy::TlsLevel::Secure:
+        case policy::TlsLevel::DaneOnly:
+            return false;
+    }
+    return false;
+}
+
+namespace {
+
+Outcome temp(Reason r, std::string detail) {
+    Outcome o;
+    o.verdict = Verdict::TempFail;
+    o.reason = r;
+    o.detail = std::move(detail);
+    return o;
+}
+
+Outcome judge_facts(const policy::Requirement& req, bool opened, const SessionFacts& f) {
+    if (!opened) {
+        const bool tls_step =
+            f.result.stage == Stage::StartTls || f.result.stage == Stage::TlsHandshake ||
+            f.result.failure == Failure::TlsNotOffered || f.result.failure == Failure::TlsRefused ||
+            f.result.failure == Failure::TlsFailed;
+        if (!f.greeting.positive() || !tls_step)
+            return temp(
+                f.result.failure == Failure::Connect ? Reason::ConnectFailed : Reason::Unknown,
+                f.result.text.empty() ? std::string(to_string(f.result.failure)) : f.result.text);
+    }
+    Outcome o = policy::judge(req, to_policy_facts(f));
+    if (!opened && o.verdict == Verdict::Deliver) return temp(Reason::Unknown, f.result.text);
+    return o;
+}
+
+}  // namespace
+
+Outcome judge_session(const policy::Requirement& req, const Connection* conn,
+                      const SessionFacts& facts) {
+    return judge_facts(req, conn != nullptr, conn ? conn->facts() : facts);
+}
+
+asio::awaitable<JudgedSession> open_judged(tls::ClientTls& tls, policy::Requirement req,
+                                           SessionOptions opts) {
+    const bool describe = opts.requirement.describe_chain;
+    apply_requirement(req, opts);
+    opts.requirement.describe_chain = describe;
+    JudgedSession s;
+    std::tie(s.conn, s.facts) = co_await Connection::open(tls, opts);
+    s.outcome = judge_session(req, s.conn.get(), s.facts);
+    if (s.outcome.verdict == Verdict::RetryWithoutTls) {
+        // `may`: the handshake failed; the same host in plaintext (RFC 7435 opportunistic).
+        if (s.conn) co_await s.conn->quit();
+        s.before_retry = std::move(s.facts);
+        req = policy::plaintext_retry(req);
+        apply_requirement(req, opts);
+        opts.starttls = StartTls::Never;
+        std::tie(s.conn, s.facts) = co_await Connection::open(tls, opts);
+        s.outcome = judge_session(req, s.conn.get(), s.facts);
+    }
+    if (s.conn) s.facts = s.conn->facts();
+    s.req = std::move(req);
+    co_return s;
+}
+
+Outcome rejudge(const policy::Requirement& req, bool opened, const SessionFacts& facts,
+                const std::optional<SessionFacts>& before_retry) {
+    if (!before_retry) return judge_facts(req, opened, facts);
+    Outcome first = judge_facts(req, false, *before_retry);
+    if (first.verdict != Verdict::RetryWithoutTls) return first;
+    return judge_facts(policy::plaintext_retry(req), opened, facts);
+}
+
+std::string session_key(const policy::Requirement& req, const std::string& host) {
+    SessionOptions o;
+    apply_requirement(req, o);
+    return std::to_string(static_cast<int>(o.starttls)) + "|" +
+           (o.enforce_verification ? "e" : "s") + "|" + host + "|" +
+           tls::requirement_profile(o.requirement);
+}
+
+}  // namespace chainmail::deliver
