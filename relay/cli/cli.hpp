@@ -3,6 +3,8 @@
 // config, 2 usage or not available in this version).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +69,18 @@ struct ReportOptions {
     std::vector<std::string> files;  // empty: log.delivery_log and its rotated files
 };
 int cmd_report(const Common& common, const ReportOptions& o);
+
+struct ProbeOptions {
+    std::vector<std::string> targets;  // domains or addresses
+    std::uint16_t port = 0;            // --port: instead of delivery.port (0: as configured)
+    bool json = false;                 // one JSON object per target, one per line
+    bool partners = false;             // every partner domain of the configuration
+    std::string html;                  // --partners: also write the map as one HTML page
+    std::size_t concurrency = 4;       // targets probed at once
+};
+// Live check, nothing sent (EHLO, STARTTLS, QUIT): 0 probed, 1 bad config or
+// set-up, 2 usage.
+int cmd_probe(const Common& common, const ProbeOptions& o);
 
 // For subcommands that a later version fills: says so plainly, exit 2.
 int not_yet(const std::string& what, const std::string& when);

@@ -99,14 +99,27 @@ int run(int argc, char** argv) {
     add_config(policy);
     policy->add_option("DOMAIN", domains, "recipient domains")->required();
 
-    std::vector<std::string> targets;
+    ProbeOptions popt;
     auto* probe = app.add_subcommand(
         "probe",
-        "NOT AVAILABLE IN THIS VERSION (it answers so and exits 2). Planned: a live check "
-        "of a partner, nothing sent: MX, DNSSEC, TLSA, MTA-STS, STARTTLS, certificate, and "
-        "what each TLS level would decide");
+        "live check of destinations, no mail sent (EHLO, STARTTLS, QUIT only): the rule that "
+        "applies, MX and DNSSEC, TLSA, MTA-STS, STARTTLS, TLS version and certificate, and what "
+        "each of the nine TLS levels would decide (the same policy code as delivery)");
     add_config(probe);
-    probe->add_option("TARGET", targets, "domains or addresses")->required();
+    probe->add_option("TARGET", popt.targets, "recipient domains or addresses");
+    probe
+        ->add_option("--port", popt.port,
+                     "SMTP port of the MX hosts (default delivery.port); a configured "
+                     "next_hop keeps its own")
+        ->check(CLI::Range(1, 65535));
+    probe->add_flag("--json", popt.json,
+                    "one JSON object per target, one per line, with \"levels\" and "
+                    "\"strongest\"");
+    probe->add_flag("--partners", popt.partners,
+                    "every partner domain of the configuration, a few at a time, with a "
+                    "progress line on stderr: one table");
+    probe->add_option("--html", popt.html,
+                      "with --partners: also write the table as one self-contained HTML page");
 
     ReportOptions ropt;
     auto* report = app.add_subcommand(
@@ -211,7 +224,15 @@ int run(int argc, char** argv) {
     if (config->parsed()) return cmd_config(common);
     if (health->parsed()) return cmd_health(common, health_timeout);
     if (policy->parsed()) return cmd_policy(common, domains);
-    if (probe->parsed()) return not_yet("chainmail probe", "a later version");
+    if (probe->parsed()) {
+        if (popt.partners == !popt.targets.empty() || (!popt.html.empty() && !popt.partners)) {
+            fmt::print(stderr,
+                       "chainmail probe: name domains or addresses, or --partners (--html goes "
+                       "with --partners)\n");
+            return 2;
+        }
+        return cmd_probe(common, popt);
+    }
     if (report->parsed()) return cmd_report(common, ropt);
     if (qlist->parsed()) return cmd_queue_list(common, json);
     if (qshow->parsed())

@@ -150,15 +150,11 @@ policy_of ziekenhuis-west.nl ziekenhuis-west dane-only "rule ziekenhuis-west.nl 
 policy_of mx1.ziekenhuis-west.nl ziekenhuis-west dane-only "rule .ziekenhuis-west.nl of partner ziekenhuis-west"
 policy_of nobody@elsewhere.example '\(defaults\)' dane "no partner rule matches elsewhere.example"
 
-# --- commands of a later version say so ------------------------------------------
-# later ARGS...: exit 2 and "not available", nothing on stdout.
-later() {
-    run "$@"
-    expect 2 "$*"
-    contains "$err" "not available" "$*"
-    [ -z "$out" ] || fail "$*: printed as if it worked: $out"
-}
-later probe -c "$good" school.test
+# --- probe needs something to probe --------------------------------------------
+run probe -c "$good"
+expect 2 "probe without targets"
+contains "$err" "--partners" "probe without targets"
+[ -z "$out" ] || fail "probe without targets: printed as if it worked: $out"
 
 # --- queue commands that need serve say so when it is not running -------------------
 for cmd in "retry --all" "retry 01ARZ3NDEKTSV4RRFFQ69G5FAV" "hold 01ARZ3NDEKTSV4RRFFQ69G5FAV" \
