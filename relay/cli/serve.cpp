@@ -21,6 +21,7 @@
 #include "relay/control/control_server.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
+#include "relay/log/protection_watch.hpp"
 #include "relay/metrics/metrics.hpp"
 #include "relay/metrics/serve_metrics.hpp"
 #include "relay/resolve/dnssec_selfcheck.hpp"
@@ -158,6 +159,20 @@ int cmd_serve(const Common& common) {
         fmt::print(stderr, "chainmail serve: {}\n", e.what());
         return 1;
     }
+
+    // The report's regression rule, live: each delivery-log event as written;
+    // a partner whose protection got weaker is counted and named in the journal.
+    auto watch = std::make_shared<log::ProtectionWatch>();
+    delivery_log->set_observer([watch](const log::DeliveryEvent& e) {
+        if (auto flag = watch->observe(e)) {
+            const std::string now(policy::to_string(flag->regression.now));
+            metrics::protection_regression(flag->partner, now);
+            spdlog::warn("partner {}: protection to {} got weaker: was {}, now {}",
+                         flag->partner.empty() ? "defaults" : flag->partner, flag->domain,
+                         policy::describe(flag->regression.was),
+                         policy::describe(flag->regression.now));
+        }
+    });
 
     // Declared after the spool and the log: sessions still pending when the
     // io_context is destroyed refer to both.

@@ -102,6 +102,11 @@ struct Instruments {
         reg.counter("chainmail_tls_failures",
                     "Candidate hosts refused for lack of the required TLS, by partner and reason.",
                     {"partner", "reason"});
+    Family<Counter>& regressions =
+        reg.counter("chainmail_protection_regressions",
+                    "Times a partner's protection to a domain got weaker than on earlier days, "
+                    "by partner and the weaker protection.",
+                    {"partner", "now"});
     Family<Gauge>& queue = reg.gauge(
         "chainmail_queue_messages", "Messages in the queue, by state (active or held).", {"state"});
     Gauge& oldest = reg.gauge("chainmail_queue_oldest_message_age_seconds",
@@ -162,6 +167,10 @@ void tls_failure(std::string_view partner, policy::Reason reason) {
     instruments()
         .tls_failures.with({partner.empty() ? "defaults" : partner, policy::to_string(reason)})
         .inc();
+}
+
+void protection_regression(std::string_view partner, std::string_view now) {
+    instruments().regressions.with({partner.empty() ? "defaults" : partner, now}).inc();
 }
 
 void dns_lookup(DnsType type, policy::DnsState state, bool secure) {

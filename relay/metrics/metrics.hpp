@@ -32,6 +32,11 @@ void settled(const Settled& s);
 // One candidate host refused for lack of the required protection.
 void tls_failure(std::string_view partner, policy::Reason reason);
 
+// A partner's protection to a domain got weaker than on earlier days (the
+// report's regression rule, live: log::ProtectionWatch). `now` is
+// policy::to_string(Protection): failing, plaintext, encrypted, authenticated.
+void protection_regression(std::string_view partner, std::string_view now);
+
 // --- DNS ---------------------------------------------------------------------
 enum class DnsType { Mx, A, Aaaa, Tlsa };
 void dns_lookup(DnsType type, policy::DnsState state, bool secure);
