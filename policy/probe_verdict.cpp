@@ -1,5 +1,7 @@
 #include "policy/probe_verdict.hpp"
 
+#include "policy/failure_table.hpp"
+
 namespace chainmail::policy {
 
 std::string_view to_string(ProbeVerdict v) {
@@ -46,20 +48,37 @@ LevelVerdict refused(TlsLevel level, ProbeVerdict v, const std::string& host, co
     return out;
 }
 
+// The failure table decides fail (a bounce under on_tls_failure: bounce)
+// or defer, with the same rules as a delivery attempt that ends here.
+ProbeVerdict final_verdict(const Outcome& o, bool host_skipped) {
+    Situation s;
+    s.hosts_left = false;
+    s.host_skipped = host_skipped;
+    s.on_tls_failure = OnTlsFailure::Bounce;
+    s.now = s.arrival;  // a fresh message: far from max_lifetime
+    switch (next_step(trouble_of(o), s).step) {
+        case Disposition::Bounce:
+            return ProbeVerdict::Fail;
+        case Disposition::NextHost:
+        case Disposition::Defer:
+        case Disposition::Hold:
+        case Disposition::Reroute:
+            return ProbeVerdict::Defer;
+    }
+    return ProbeVerdict::Defer;
+}
+
 }  // namespace
 
 LevelVerdict level_verdict(TlsLevel level, const std::optional<Outcome>& destination,
                            const std::vector<HostOutcome>& hosts) {
-    if (destination) {
-        // check_destination(): null MX and a missing domain are permanent,
-        // DNS failures temporary (never a bounce).
-        const ProbeVerdict v =
-            destination->verdict == Verdict::PermFail ? ProbeVerdict::Fail : ProbeVerdict::Defer;
-        return refused(level, v, "", *destination);
-    }
-    bool any_temp = false;
+    // check_destination(): null MX and a missing domain are permanent, DNS
+    // failures temporary (never a bounce).
+    if (destination) return refused(level, final_verdict(*destination, false), "", *destination);
+    bool skipped = false;  // a host failed only temporarily: no bounce (the table's rule)
     const HostOutcome* last = nullptr;
     for (const HostOutcome& h : hosts) {
+        if (last) skipped = skipped || last->outcome.verdict == Verdict::TempFail;
         switch (h.outcome.verdict) {
             case Verdict::Deliver: {
                 LevelVerdict out;
@@ -72,8 +91,6 @@ LevelVerdict level_verdict(TlsLevel level, const std::optional<Outcome>& destina
             }
             case Verdict::TempFail:
             case Verdict::RetryWithoutTls:  // never final: the caller judged the retry
-                any_temp = true;
-                break;
             case Verdict::TlsFailure:
             case Verdict::PermFail:
                 break;
@@ -86,11 +103,7 @@ LevelVerdict level_verdict(TlsLevel level, const std::optional<Outcome>& destina
         none.detail = "no mail server to try";
         return refused(level, ProbeVerdict::Defer, "", none);
     }
-    // Like the delivery attempt: bounce-worthy only when every candidate host
-    // was really tried; a host that could not be tried makes it a deferral.
-    ProbeVerdict v = ProbeVerdict::Fail;
-    if (last->outcome.verdict == Verdict::TempFail || any_temp) v = ProbeVerdict::Defer;
-    return refused(level, v, last->host, last->outcome);
+    return refused(level, final_verdict(last->outcome, skipped), last->host, last->outcome);
 }
 
 int strength(TlsLevel level) {

@@ -1,7 +1,7 @@
 // probe_verdict: `chainmail probe`'s answer per TLS level, from the outcomes
 // that judge() gave each candidate host, combined the way a delivery attempt
-// combines them (first host that delivers wins; a TLS failure only counts as
-// final once every host was really tried). Pure; no I/O.
+// combines them: the first host that delivers wins; otherwise the failure
+// table (next_step) says fail (bounce-worthy) or defer. Pure; no I/O.
 #pragma once
 
 #include <optional>
