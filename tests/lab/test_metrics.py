@@ -180,14 +180,6 @@ class Metrics(LabCase, unittest.TestCase):
         self.assertGreaterEqual(self.value("chainmail_dns_lookups_total", type="tlsa",
                                            dnssec="secure"), 1)
 
-    def test_protection_regressions_counter_is_exposed(self):
-        # A regression needs earlier days of stronger protection (unit-tested in
-        # unit.log's protection_watch_test); here: the family is served, empty.
-        families, _ = self.scrape()
-        [f] = [f for f in families if f.name == "chainmail_protection_regressions"]
-        self.assertEqual(f.type, "counter")
-        self.assertEqual(f.samples, [])
-
     def test_dnssec_selfcheck(self):
         # The lab's resolver validates its signed TLD through the lab's anchor.
         self.eventually("chainmail_dnssec_selfcheck_ok", 1)
