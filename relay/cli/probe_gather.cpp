@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 
+#include "policy/failure_table.hpp"
 #include "policy/partner_match.hpp"
 #include "policy/tls_decision.hpp"
 #include "relay/cli/probe.hpp"
@@ -109,6 +110,23 @@ asio::awaitable<TargetProbe> probe_target(const ProbeSetup& setup, std::string t
         const bool sts_applies = partner.mta_sts && sts.mode != policy::MtaStsFacts::Mode::None;
         const bool tlsa_looked_up = deliver::wants_tlsa(level) || sts_applies;
         std::vector<policy::HostOutcome> outcomes;
+        // The hosts a delivery would try: it stops at the first that delivers,
+        // or where the failure table says not to go on. Later hosts are still
+        // probed, for their facts, but do not count.
+        bool stopped = false, any_temp = false;
+        auto record = [&](const std::string& host, policy::Outcome o, bool hosts_left) {
+            if (stopped) return;
+            any_temp = any_temp || o.verdict == policy::Verdict::TempFail;
+            policy::Situation s;
+            s.hosts_left = hosts_left;
+            s.host_skipped = any_temp;
+            s.on_tls_failure = policy::OnTlsFailure::Bounce;
+            s.now = s.arrival;
+            stopped =
+                o.verdict == policy::Verdict::Deliver ||
+                policy::next_step(policy::trouble_of(o), s).step != policy::Disposition::NextHost;
+            outcomes.push_back({host, std::move(o)});
+        };
         if (!p.destination) {
             policy::MxFacts mx = route.mx;
             if (!tlsa_looked_up)
@@ -116,17 +134,19 @@ asio::awaitable<TargetProbe> probe_target(const ProbeSetup& setup, std::string t
             for (std::size_t i = 0; i < mx.hosts.size(); ++i) {
                 const policy::HostFacts& host = mx.hosts[i];
                 HostProbe& hp = p.hosts[i];
+                const bool hosts_left = i + 1 < mx.hosts.size();
                 const policy::Requirement req =
                     policy::requirement_for_host(partner, mx, host, sts, false);
                 if (auto o = policy::before_connect(req)) {
-                    outcomes.push_back({host.name, *o});
+                    record(host.name, *o, hosts_left);
                     continue;
                 }
                 if (route.addresses[i].empty()) {
-                    outcomes.push_back(
-                        {host.name, temp(policy::Reason::NoAddress,
-                                         host.name + " has no address" +
-                                             (hp.note.empty() ? "" : ": " + hp.note))});
+                    record(host.name,
+                           temp(policy::Reason::NoAddress,
+                                host.name + " has no address" +
+                                    (hp.note.empty() ? "" : ": " + hp.note)),
+                           hosts_left);
                     continue;
                 }
                 std::string key =
@@ -146,7 +166,7 @@ asio::awaitable<TargetProbe> probe_target(const ProbeSetup& setup, std::string t
                 }
                 const ProbeSession& ps = hp.sessions[it->second];
                 policy::Outcome o = deliver::rejudge(req, ps.opened, ps.facts, ps.before_retry);
-                outcomes.push_back({host.name, std::move(o)});
+                record(host.name, std::move(o), hosts_left);
             }
         }
         policy::LevelVerdict v = policy::level_verdict(level, p.destination, outcomes);
