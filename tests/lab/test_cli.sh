@@ -1,7 +1,7 @@
 #!/bin/bash
 # The command line as an operator meets it: every --help answers, check-config
 # names FILE:LINE:COL for each kind of mistake, policy explains its choice,
-# commands of a later version say so with exit 2, queue commands that need a
+# probe without a target is a usage error (exit 2), queue commands that need a
 # running serve say that it is not running, and --version is right.
 set -euo pipefail
 
