@@ -23,7 +23,8 @@ std::string_view status_tail(Reason r) {
         case Reason::NoDnssec:
             return "7.4";  // RFC 3463 X.7.4: security features not supported
         case Reason::RequireTlsNotOffered:
-            return "7.30";  // RFC 8689 §5: REQUIRETLS support required
+        case Reason::RequireTlsUnauthenticated:
+            return "7.30";  // RFC 8689 §7 (IANA): REQUIRETLS support required
         case Reason::DnssecBogus:
             return "7.5";
         case Reason::DnsTempFail:
@@ -43,6 +44,10 @@ std::string_view status_tail(Reason r) {
             return "0.0";
     }
     return "0.0";
+}
+
+bool requiretls_refusal(Reason r) {
+    return r == Reason::RequireTlsNotOffered || r == Reason::RequireTlsUnauthenticated;
 }
 
 // RFC 3463 §3.5 X.3.0: other or undefined mail system status (our own spool).
@@ -105,6 +110,13 @@ NextStep decide(const Trouble& t, const Situation& s) {
             if (s.hosts_left)
                 return step(Disposition::NextHost, RcptOutcome::Deferred,
                             enhanced_status(t.reason, false));
+            // RFC 8689 §4.2.1: a REQUIRETLS message that no next hop can carry
+            // goes back to its sender (5.7.30) rather than wait for a hop to
+            // change; only `hold` keeps it, for the operator.
+            if (requiretls_refusal(t.reason) && s.on_tls_failure != OnTlsFailure::Hold &&
+                !s.host_skipped && !s.sts_unconfirmed)
+                return step(Disposition::Bounce, RcptOutcome::Bounced,
+                            enhanced_status(t.reason, true));
             switch (s.on_tls_failure) {
                 case OnTlsFailure::Bounce:
                     // Only once every candidate host was really tried: a host that

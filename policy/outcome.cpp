@@ -66,6 +66,8 @@ std::string_view to_string(Reason r) {
             return "mta-sts-mx-mismatch";
         case Reason::RequireTlsNotOffered:
             return "requiretls-not-offered";
+        case Reason::RequireTlsUnauthenticated:
+            return "requiretls-unauthenticated";
         case Reason::DnsTempFail:
             return "dns-temp-fail";
         case Reason::DnssecBogus:

@@ -37,6 +37,9 @@ enum class Reason {
     NoDnssec,              // authentication needs a DNSSEC-secure MX (and has no other way)
     MtaStsMxMismatch,      // the MX is not among the MTA-STS policy's patterns
     RequireTlsNotOffered,  // RFC 8689: the next hop does not offer REQUIRETLS
+    // RFC 8689 §4.2.1: a REQUIRETLS message, and the next hop cannot be
+    // authenticated (no DANE, no MTA-STS, no PKIX on a DNSSEC-secure MX name)
+    RequireTlsUnauthenticated,
     // deferrals
     DnsTempFail,  // SERVFAIL or timeout
     DnssecBogus,
@@ -88,6 +91,7 @@ constexpr bool is_tls_failure(Reason r) {
         case Reason::NoDnssec:
         case Reason::MtaStsMxMismatch:
         case Reason::RequireTlsNotOffered:
+        case Reason::RequireTlsUnauthenticated:
             return true;
         case Reason::None:
         case Reason::DnsTempFail:

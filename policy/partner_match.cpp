@@ -81,6 +81,26 @@ config::Partner sensitive_partner(const config::Partner& partner) {
     return p;
 }
 
+config::Partner tls_optional_partner(const config::Partner& partner) {
+    config::Partner p = partner;
+    p.mta_sts = false;
+    switch (partner.tls) {
+        case TlsLevel::Dane:  // opportunistic DANE is the recipient's policy, not ours
+            p.tls = TlsLevel::May;
+            break;
+        case TlsLevel::None:
+        case TlsLevel::May:
+        case TlsLevel::Encrypt:
+        case TlsLevel::Fingerprint:
+        case TlsLevel::Verify:
+        case TlsLevel::Secure:
+        case TlsLevel::DaneOnly:
+        case TlsLevel::Authenticated:
+            break;
+    }
+    return p;
+}
+
 config::Partner reroute_partner(const config::Partner& partner) {
     config::Partner p = partner;
     p.tls = TlsLevel::Secure;

@@ -36,6 +36,13 @@ TlsLevel sensitive_level(TlsLevel level);
 // dropped too, since a sensitive message is never delivered as `may`.
 config::Partner sensitive_partner(const config::Partner& partner);
 
+// RFC 8689 §4.2.2 "TLS-Required: No", where it is honoured: the recipient
+// domain's own TLS policies are ignored, i.e. its MTA-STS policy and its DANE
+// records under `dane` (which becomes `may`). A level the operator made
+// mandatory for the partner (encrypt and stronger, dane-only) stays: the
+// header never lowers a partner's contract (docs/sensitive.md).
+config::Partner tls_optional_partner(const config::Partner& partner);
+
 // on_tls_failure: reroute: the partner to deliver under at fallback_next_hop:
 // `secure` (names: `match`, else the fallback's domain and its subdomains),
 // enforced, deferring if the fallback fails too (never rerouting in a loop).

@@ -444,6 +444,17 @@ Requirement requirement_for_host(const config::Partner& partner, const MxFacts& 
     }
     std::optional<Demand> sts_shadow;
     Demand configured = configured_demand(partner, mx, host, sts, sts_shadow);
+    // RFC 8689 §4.2.1: REQUIRETLS needs the MX from DNSSEC or MTA-STS and the
+    // server authenticated. When no route to that exists, the report names
+    // REQUIRETLS (5.7.30), the sender's own request, not a missing DNSSEC.
+    if (requiretls && configured.gate == Gate::TlsFailure &&
+        configured.reason == Reason::NoDnssec) {
+        configured.reason = Reason::RequireTlsUnauthenticated;
+        configured.detail =
+            "the sender asked for REQUIRETLS, which needs an authenticated server: " +
+            configured.detail;
+        configured.why = configured.detail;
+    }
     switch (partner.mode) {
         case Mode::Enforce:
             req.apply = std::move(configured);
@@ -483,11 +494,14 @@ Outcome judge(const Requirement& req, const TlsFacts& facts) {
                 break;
         }
     }
-    // RFC 8689 §4.2: a REQUIRETLS message goes only to a server that offers REQUIRETLS.
+    // RFC 8689 §4.2.1: a REQUIRETLS message goes only over TLS to an
+    // authenticated server that offers REQUIRETLS itself.
     if (o.verdict == Verdict::Deliver && req.requiretls) {
         if (o.auth == AuthLabel::Plaintext || o.auth == AuthLabel::None)
-            return fail(Verdict::TlsFailure, Reason::NoDnssec,
-                        "the message requires an authenticated TLS connection to " + req.host);
+            return fail(Verdict::TlsFailure, Reason::RequireTlsUnauthenticated,
+                        "the sender asked for REQUIRETLS, which needs an authenticated TLS "
+                        "connection; " +
+                            req.host + " was not authenticated");
         if (!facts.requiretls_offered)
             return fail(Verdict::TlsFailure, Reason::RequireTlsNotOffered,
                         "the receiving server " + req.host + " does not support REQUIRETLS");

@@ -261,7 +261,10 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
         languages += (languages.empty() ? "" : ", ") + l;
 
     // The returned content: the whole message only for a failure report.
-    bool full = event == NdrEvent::Failed &&
+    // RFC 8689 §5: the report on a REQUIRETLS message is sent without
+    // REQUIRETLS, so it is redacted: the original headers, never the body,
+    // whatever RET= or ndr.return say.
+    bool full = event == NdrEvent::Failed && !env.requiretls &&
                 (env.ret == spool::Ret::Full ||
                  (env.ret == spool::Ret::Unspecified && config.ndr.return_full));
     std::string_view returned = full ? original : headers;

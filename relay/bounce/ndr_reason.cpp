@@ -83,6 +83,8 @@ std::string_view template_for(Reason reason, Action action, std::string_view rep
             return "mta_sts_mismatch";
         case Reason::RequireTlsNotOffered:
             return "requiretls_not_offered";
+        case Reason::RequireTlsUnauthenticated:
+            return "requiretls_unauthenticated";
         case Reason::DnssecBogus:
             return "dnssec_bogus";
         case Reason::NullMx:

@@ -29,6 +29,7 @@ inline constexpr std::string_view kReasonTemplates[] = {
     "no_dnssec",
     "mta_sts_mismatch",
     "requiretls_not_offered",
+    "requiretls_unauthenticated",
     "dnssec_bogus",
     "null_mx",
     "no_such_domain",

@@ -536,6 +536,39 @@ Contactgegevens van {partner}: {contact}
 - Antwoord van de server, letterlijk: "{reply}"
 - Status: {status}
 )ndr"},
+    {"requiretls_unauthenticated.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
+
+You asked for this message to be protected all the way to the recipient (REQUIRETLS). That is only possible when the identity of the receiving mail server can be checked, and for {partner} it cannot: their address details in DNS are not protected against forgery (DNSSEC) and they publish no other way to check their server (DANE or MTA-STS). So the message was not sent. Nothing of your message was sent unprotected.
+
+What can you do? For now, send this message in another secure way, for example through a secure mail portal or a secure file transfer service. You can also ask {partner} to have their IT department switch on DNSSEC and DANE (or MTA-STS) for their email.
+
+Contact details for {partner}: {contact}
+[ICT]
+- Recipient: {recipient}
+- Server: {host}
+- IP address: {ip}
+- Required level: {level}
+- Problem: the message carries REQUIRETLS (RFC 8689), which needs an authenticated next hop (section 4.2.1); no DANE, no MTA-STS enforce policy, and no DNSSEC-secure MX name for PKIX.
+- Server reply: {reply}
+- Details: {detail}
+- Status: {status}
+)ndr"},
+    {"requiretls_unauthenticated.nl.txt", R"ndr(Uw bericht aan {recipient} ({partner}) is niet afgeleverd.
+
+U heeft gevraagd dit bericht tot aan de ontvanger beveiligd te versturen (REQUIRETLS). Dat kan alleen als de identiteit van de ontvangende mailserver te controleren is, en bij {partner} kan dat niet: hun adresgegevens in DNS zijn niet beschermd tegen vervalsing (DNSSEC) en ze publiceren geen andere manier om hun server te controleren (DANE of MTA-STS). Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
+
+Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling DNSSEC en DANE (of MTA-STS) voor hun e-mail te laten aanzetten.
+
+Contactgegevens van {partner}: {contact}
+[ICT]
+- Ontvanger: {recipient}
+- Server: {host}
+- IP-adres: {ip}
+- Vereist niveau: {level}
+- Probleem: het bericht draagt REQUIRETLS (RFC 8689), en dat vraagt een geauthenticeerde volgende server (sectie 4.2.1); er is geen DANE, geen MTA-STS-beleid in enforce-modus en geen DNSSEC-beveiligde MX-naam voor PKIX.
+- Antwoord van de server, letterlijk: "{reply}"
+- Status: {status}
+)ndr"},
     {"starttls_not_offered.en.txt", R"ndr(Your message to {recipient} ({partner}) was not delivered.
 
 The receiving mail server of {partner} does not offer encryption. This message may only be sent encrypted, so it was not sent. Nothing of your message was sent unprotected.

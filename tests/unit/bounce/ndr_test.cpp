@@ -83,6 +83,9 @@ TEST_CASE("every reason gets its own words, status and the not-sent-unprotected 
          "niet beschermd tegen vervalsing"},
         {Reason::DnssecBogus, "5.7.5", "failed their security check (DNSSEC)",
          "veiligheidscontrole (DNSSEC)"},
+        {Reason::RequireTlsNotOffered, "5.7.30", "cannot promise that", "kan dat niet beloven"},
+        {Reason::RequireTlsUnauthenticated, "5.7.30", "asked for this message to be protected",
+         "identiteit van de ontvangende mailserver"},
         {Reason::NullMx, "5.1.10", "does not accept email at all", "helemaal geen e-mail ontvangt"},
         {Reason::Expired, "5.4.7", "have now stopped trying", "nu mee gestopt"},
     };
@@ -160,6 +163,21 @@ TEST_CASE("RET=FULL returns the whole message; RET=HDRS and the default only its
     hdrs.env.ret = spool::Ret::Hdrs;
     auto msg = hdrs.build();
     REQUIRE_CHECK_OK(check(dir, "hdrs", msg, {{"return_type", "text/rfc822-headers"}}));
+    CHECK(msg.bytes.find("Vertrouwelijke inhoud") == std::string::npos);
+}
+
+TEST_CASE("the report on a REQUIRETLS message returns its headers only, even with RET=FULL") {
+    // RFC 8689 §5: the report goes back without REQUIRETLS, so it is redacted.
+    TempDir dir;
+    Scenario s;
+    s.env.requiretls = true;
+    s.env.ret = spool::Ret::Full;
+    s.config.ndr.return_full = true;
+    auto msg = s.reason(Reason::RequireTlsNotOffered).build();
+    REQUIRE_CHECK_OK(check(dir, "requiretls", msg,
+                           {{"return_type", "text/rfc822-headers"},
+                            {"returned_subject", "Overdracht patient 1234"},
+                            {"text_contains", {"REQUIRETLS"}}}));
     CHECK(msg.bytes.find("Vertrouwelijke inhoud") == std::string::npos);
 }
 

@@ -142,6 +142,23 @@ TEST_CASE("the failure table, one row per rule") {
         {"REQUIRETLS not offered is X.7.30",
          Case{}.what(H::TlsFailure, Reason::RequireTlsNotOffered).on(OnTlsFailure::Bounce),
          D::Bounce, O::Bounced, "5.7.30"},
+        {"REQUIRETLS not offered bounces even under on_tls_failure: defer",
+         Case{}.what(H::TlsFailure, Reason::RequireTlsNotOffered), D::Bounce, O::Bounced, "5.7.30"},
+        {"REQUIRETLS toward an unauthenticated hop bounces under reroute too",
+         Case{}
+             .what(H::TlsFailure, Reason::RequireTlsUnauthenticated)
+             .on(OnTlsFailure::Reroute)
+             .fallback(),
+         D::Bounce, O::Bounced, "5.7.30"},
+        {"REQUIRETLS refused with hosts left: the next host first",
+         Case{}.what(H::TlsFailure, Reason::RequireTlsNotOffered).hosts_left(), D::NextHost,
+         O::Deferred, "4.7.30"},
+        {"REQUIRETLS refused, a host failed only temporarily: defer",
+         Case{}.what(H::TlsFailure, Reason::RequireTlsNotOffered).skipped(), D::Defer, O::Deferred,
+         "4.7.30"},
+        {"REQUIRETLS refused under on_tls_failure: hold is held",
+         Case{}.what(H::TlsFailure, Reason::RequireTlsUnauthenticated).on(OnTlsFailure::Hold),
+         D::Hold, O::Held, "4.7.30"},
         {"on_tls_failure: hold", Case{}.on(OnTlsFailure::Hold), D::Hold, O::Held, "4.7.5"},
         {"a held recipient never expires", Case{}.on(OnTlsFailure::Hold).age(48h), D::Hold, O::Held,
          "4.7.5"},
@@ -199,6 +216,7 @@ TEST_CASE("enhanced status codes per failure reason (RFC 3463, RFC 5248, RFC 750
         {Reason::NullMx, "5.1.10"},
         {Reason::Expired, "5.4.7"},
         {Reason::RequireTlsNotOffered, "5.7.30"},
+        {Reason::RequireTlsUnauthenticated, "5.7.30"},
     };
     for (const Row& r : rows) {
         INFO(to_string(r.reason));

@@ -96,6 +96,36 @@ TEST_CASE("sensitive mail gets at least `authenticated`") {
     CHECK(s.mode == Mode::Enforce);  // a sensitive message is never delivered as `may`
 }
 
+TEST_CASE("an honoured TLS-Required: No lifts the recipient's policies, never the partner's") {
+    // RFC 8689 §4.2.2; docs/sensitive.md: DANE (under `dane`) and MTA-STS are
+    // the recipient domain's; every mandatory level is the operator's.
+    struct Row {
+        TlsLevel configured, used;
+    };
+    const Row rows[] = {
+        {TlsLevel::None, TlsLevel::None},
+        {TlsLevel::May, TlsLevel::May},
+        {TlsLevel::Dane, TlsLevel::May},
+        {TlsLevel::Encrypt, TlsLevel::Encrypt},
+        {TlsLevel::Fingerprint, TlsLevel::Fingerprint},
+        {TlsLevel::Verify, TlsLevel::Verify},
+        {TlsLevel::Secure, TlsLevel::Secure},
+        {TlsLevel::DaneOnly, TlsLevel::DaneOnly},
+        {TlsLevel::Authenticated, TlsLevel::Authenticated},
+    };
+    for (const Row& r : rows) {
+        INFO(to_string(r.configured));
+        config::Partner p;
+        p.tls = r.configured;
+        p.mta_sts = true;
+        p.mode = Mode::Testing;
+        const config::Partner o = tls_optional_partner(p);
+        CHECK(o.tls == r.used);
+        CHECK_FALSE(o.mta_sts);          // no MTA-STS policy is looked up
+        CHECK(o.mode == Mode::Testing);  // testing stays testing
+    }
+}
+
 TEST_CASE("reroute delivers to the fallback under secure and never reroutes again") {
     config::Partner p;
     p.tls = TlsLevel::DaneOnly;

@@ -463,6 +463,52 @@ TEST_CASE("REQUIRETLS needs an authenticated peer that offers REQUIRETLS (RFC 86
     CHECK(s.run().verdict == Verdict::Deliver);
 }
 
+TEST_CASE("REQUIRETLS failures name REQUIRETLS, not DNSSEC (5.7.30)") {
+    struct Row {
+        const char* what;
+        TlsLevel level;
+        bool mx_insecure;
+        bool requiretls_offered;
+        Verdict verdict;
+        Reason reason;
+    };
+    const Row rows[] = {
+        // no route to authentication: refused before connecting, as REQUIRETLS
+        {"insecure MX, authenticated", TlsLevel::Authenticated, true, true, Verdict::TlsFailure,
+         Reason::RequireTlsUnauthenticated},
+        {"insecure MX, dane-only", TlsLevel::DaneOnly, true, true, Verdict::TlsFailure,
+         Reason::RequireTlsUnauthenticated},
+        // only encryption: not enough for REQUIRETLS
+        {"encrypt", TlsLevel::Encrypt, false, true, Verdict::TlsFailure,
+         Reason::RequireTlsUnauthenticated},
+        {"may", TlsLevel::May, false, true, Verdict::TlsFailure, Reason::RequireTlsUnauthenticated},
+        // authenticated, but the next hop cannot carry REQUIRETLS on
+        {"no REQUIRETLS at the hop", TlsLevel::Authenticated, false, false, Verdict::TlsFailure,
+         Reason::RequireTlsNotOffered},
+        {"authenticated and offered", TlsLevel::Authenticated, false, true, Verdict::Deliver,
+         Reason::None},
+    };
+    for (const Row& r : rows) {
+        INFO(r.what);
+        Scenario s;
+        s.level(r.level).requiretls = true;
+        if (r.mx_insecure) s.mx_insecure();
+        if (r.level == TlsLevel::Encrypt || r.level == TlsLevel::May) s.tlsa(Tlsa::Absent);
+        s.tls.requiretls_offered = r.requiretls_offered;
+        const Outcome o = s.run();
+        CHECK(o.verdict == r.verdict);
+        CHECK(o.reason == r.reason);
+        if (o.reason == Reason::RequireTlsUnauthenticated)
+            CHECK(o.detail.find("REQUIRETLS") != std::string::npos);
+    }
+    CHECK(enhanced_status(Reason::RequireTlsUnauthenticated, true) == "5.7.30");
+    CHECK(is_tls_failure(Reason::RequireTlsUnauthenticated));
+    // Without REQUIRETLS the same insecure MX is the DNSSEC reason it always was.
+    Scenario plain;
+    plain.level(TlsLevel::Authenticated).mx_insecure();
+    CHECK(plain.run().reason == Reason::NoDnssec);
+}
+
 TEST_CASE("unknown facts are temporary, never a bounce") {
     Scenario s;
     s.host().tlsa.state = TlsaState::NotApplicable;  // secure host, TLSA never looked up
