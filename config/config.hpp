@@ -169,6 +169,12 @@ struct Sensitive {
     std::map<std::string, std::vector<std::string>> headers;  // header name -> values
 };
 
+// RFC 8689 §4.2.2: a "TLS-Required: No" header asks to ignore the
+// recipient's TLS policy. Honoured only for messages from these clients.
+struct TlsRequiredHeader {
+    std::vector<Cidr> honour_from;  // empty (the default): never honoured
+};
+
 struct Config {
     std::string source;  // file the config came from, or "(embedded default)"
     std::string hostname;
@@ -190,6 +196,7 @@ struct Config {
     Partner defaults;
     std::vector<Partner> partners;
     Sensitive sensitive;
+    TlsRequiredHeader tls_required_header;
 };
 
 using LoadResult = std::variant<Config, std::vector<ConfigError>>;

@@ -28,6 +28,7 @@ class Walker : public detail::Reader {
 
   private:
     void listeners(const Field& f, Config& c);
+    void networks(const Field& f, std::vector<Cidr>& out);
     void rule(const Field& f, Partner& p, bool is_defaults);
     void simple_sections(const std::vector<Field>& top, Config& c);
     void policy_sections(const std::vector<Field>& top, Config& c);
@@ -50,6 +51,21 @@ void Walker::listeners(const Field& f, Config& c) {
         c.listen.push_back(std::move(l));
     }
     if (c.listen.empty() && f.value.IsSequence()) error(f, "at least one listener is needed");
+}
+
+// A list of networks (relay_from.networks, tls_required_header.honour_from).
+void Walker::networks(const Field& f, std::vector<Cidr>& out) {
+    out.clear();
+    std::string s;
+    for (const auto& e : items(f)) {
+        if (!str(e, s)) continue;
+        if (auto n = parse_cidr(s))
+            out.push_back(*n);
+        else
+            error(e, "bad network '" + s +
+                         "': expected ADDRESS/PREFIX with no host bits set, e.g. "
+                         "10.0.0.0/8 or 2001:db8::/32, or a single address");
+    }
 }
 
 // A partner, or the defaults block (same keys, less name/domains/next_hop).
@@ -162,19 +178,11 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
             if (auto* x = find(fs, "ca_file")) str(*x, c.tls.ca_file);
         } else if (k == "relay_from") {
             auto fs = fields(v, {"networks", "authenticated"});
-            if (auto* x = find(fs, "networks")) {
-                c.relay_from.networks.clear();
-                for (const auto& e : items(*x)) {
-                    if (!str(e, s)) continue;
-                    if (auto n = parse_cidr(s))
-                        c.relay_from.networks.push_back(*n);
-                    else
-                        error(e, "bad network '" + s +
-                                     "': expected ADDRESS/PREFIX with no host bits set, e.g. "
-                                     "10.0.0.0/8 or 2001:db8::/32, or a single address");
-                }
-            }
+            if (auto* x = find(fs, "networks")) networks(*x, c.relay_from.networks);
             if (auto* x = find(fs, "authenticated")) boolean(*x, c.relay_from.authenticated);
+        } else if (k == "tls_required_header") {
+            auto fs = fields(v, {"honour_from"});
+            if (auto* x = find(fs, "honour_from")) networks(*x, c.tls_required_header.honour_from);
         } else if (k == "auth") {
             auto fs = fields(v, {"users_file"});
             if (auto* x = find(fs, "users_file")) str(*x, c.auth.users_file);
@@ -394,9 +402,10 @@ Config Walker::walk(const YAML::Node& root) {
         return c;
     }
     Field top_field{"", root, root};
-    auto top = fields(top_field, {"hostname", "listen", "tls", "relay_from", "auth", "spool",
-                                  "control_socket", "log", "dns", "delivery", "mta_sts", "queue",
-                                  "limits", "metrics", "ndr", "defaults", "partners", "sensitive"});
+    auto top = fields(top_field,
+                      {"hostname", "listen", "tls", "relay_from", "auth", "spool", "control_socket",
+                       "log", "dns", "delivery", "mta_sts", "queue", "limits", "metrics", "ndr",
+                       "defaults", "partners", "sensitive", "tls_required_header"});
     simple_sections(top, c);
     policy_sections(top, c);
     if (!find(top, "hostname")) c.hostname = machine_hostname();

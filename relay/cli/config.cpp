@@ -240,6 +240,11 @@ std::string print_config(const config::Config& c) {
         for (const auto& [name, values] : c.sensitive.headers)
             p.value(4, scalar(name), flow_list(values));
     }
+
+    p.section("tls_required_header");
+    std::vector<std::string> honour;
+    for (const auto& n : c.tls_required_header.honour_from) honour.push_back(n.str());
+    p.value(2, "honour_from", flow_list(honour));
     return p.text;
 }
 

@@ -96,6 +96,23 @@ TEST_CASE("a bad network is an error at that list item") {
     one_error("relay_from:\n  networks:\n    - 10.0.0.0/40\n", "t.yaml:3:7", "bad network");
 }
 
+TEST_CASE("tls_required_header.honour_from takes networks, with errors at the item") {
+    auto r = load_config_text(
+        "tls_required_header:\n  honour_from: [10.1.2.3, \"2001:db8::/32\"]\n", "t.yaml", kNoFiles);
+    REQUIRE(std::holds_alternative<Config>(r));
+    const auto& nets = std::get<Config>(r).tls_required_header.honour_from;
+    REQUIRE(nets.size() == 2);
+    CHECK(nets[0].str() == "10.1.2.3/32");
+    CHECK(nets[1].str() == "2001:db8::/32");
+    one_error("tls_required_header:\n  honour_from: [\"10.0.0.0/8\", \"10.1.2.3/8\"]\n",
+              "t.yaml:2:31", "bad network '10.1.2.3/8'");
+    one_error("tls_required_header:\n  honor_from: []\n", "t.yaml:2:3", "honour_from");
+    // Absent: never honoured.
+    auto d = load_config_text("hostname: a.example\n", "t.yaml", kNoFiles);
+    REQUIRE(std::holds_alternative<Config>(d));
+    CHECK(std::get<Config>(d).tls_required_header.honour_from.empty());
+}
+
 TEST_CASE("a bad listen or metrics address is an error") {
     one_error("listen:\n  - address: \"0.0.0.0\"\n", "t.yaml:2:14",
               "bad address '0.0.0.0': expected IP:PORT or [IPv6]:PORT");
