@@ -96,6 +96,16 @@ std::optional<log::TlsInfo> tls_of(const Connection& conn, const Outcome& o) {
     return log::TlsInfo{f.tls->version, f.tls->cipher, auth};
 }
 
+// Whether `ip` (as the spool keeps the client address) is in one of `nets`.
+bool client_listed(const std::vector<config::Cidr>& nets, const std::string& ip) {
+    bool v6 = false;
+    std::array<std::uint8_t, 16> bytes{};
+    if (nets.empty() || !config::parse_ip(ip, v6, bytes)) return false;
+    for (const config::Cidr& n : nets)
+        if (n.contains(v6, bytes)) return true;
+    return false;
+}
+
 }  // namespace
 
 DeliveryAttempt::DeliveryAttempt(AttemptSetup setup) : setup_(setup) {}
@@ -287,13 +297,31 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
     Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false, go_ahead, {}};
     const std::string domain = policy::domain_of(env.recipients.at(rcpts.at(0)).address);
     const config::Partner& partner = *policy::match_partner(cfg, domain).partner;
-    // RFC 8689, docs/tls-levels.md: mail marked sensitive gets at least `authenticated`.
-    const bool sensitive = env.requiretls || marked_sensitive(cfg.sensitive, data);
-    const config::Partner effective = sensitive ? policy::sensitive_partner(partner) : partner;
+    // RFC 8689, docs/sensitive.md: mail marked sensitive gets at least `authenticated`.
+    // A report of ours quotes the original Subject in its own: it goes back
+    // to our sender under the rule for the sender's domain, so that a marked
+    // message that failed is still reported.
+    result.sensitive = env.requiretls ? "REQUIRETLS"
+                       : env.ndr      ? ""
+                                      : sensitive_why(cfg.sensitive, data);
+    const bool sensitive = !result.sensitive.empty();
+    // RFC 8689 §4.2.2: "TLS-Required: No" only from the clients the operator
+    // named, and never for sensitive mail: the stronger request wins (with
+    // the REQUIRETLS option on MAIL FROM the header is ignored, RFC 8689 §4.2.2).
+    bool tls_optional = false;
+    if (tls_required_no(data)) {
+        tls_optional =
+            !sensitive && client_listed(cfg.tls_required_header.honour_from, env.client_ip);
+        result.tls_required_no = tls_optional ? "honoured" : "ignored";
+    }
+    const config::Partner effective = sensitive      ? policy::sensitive_partner(partner)
+                                      : tls_optional ? policy::tls_optional_partner(partner)
+                                                     : partner;
     run.data = cfg.sensitive.subject_tags.empty() ? std::string(data)
                                                   : strip_subject_tags(cfg.sensitive, data);
     run.key = std::string(policy::to_string(effective.tls)) + "/" +
-              std::string(policy::to_string(effective.mode)) + (env.requiretls ? "/rt" : "");
+              std::string(policy::to_string(effective.mode)) + (env.requiretls ? "/rt" : "") +
+              (tls_optional ? "/tls-optional" : "");
     result.partner = partner.name.empty() ? "defaults" : partner.name;
     result.level = effective.tls;
     // RFC 8461: the recipient domain's policy, for MX delivery only (a

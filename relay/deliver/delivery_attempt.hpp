@@ -49,6 +49,8 @@ struct AttemptResult {
     std::string partner;                             // the partner's name ("defaults" for none)
     policy::TlsLevel level = policy::TlsLevel::May;  // the level required (after raising)
     bool rerouted = false;                           // delivered via fallback_next_hop
+    std::string sensitive;        // why the message counts as sensitive; empty: it does not
+    std::string tls_required_no;  // "TLS-Required: No" present: "honoured" or "ignored"
 };
 
 struct AttemptSetup {

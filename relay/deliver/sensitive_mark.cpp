@@ -52,19 +52,32 @@ std::vector<Field> fields(std::string_view m) {
 
 }  // namespace
 
-bool marked_sensitive(const config::Sensitive& sensitive, std::string_view message) {
-    if (sensitive.subject_tags.empty() && sensitive.headers.empty()) return false;
+std::string sensitive_why(const config::Sensitive& sensitive, std::string_view message) {
+    if (sensitive.subject_tags.empty() && sensitive.headers.empty()) return {};
     for (const Field& f : fields(message)) {
         const std::string value = lower(f.value);
         if (f.name == "subject")
             for (const std::string& tag : sensitive.subject_tags)
-                if (!tag.empty() && value.find(lower(tag)) != std::string::npos) return true;
+                if (!tag.empty() && value.find(lower(tag)) != std::string::npos)
+                    return "subject tag \"" + tag + "\"";
         for (const auto& [name, values] : sensitive.headers) {
             if (lower(name) != f.name) continue;
             for (const std::string& v : values)
-                if (lower(v) == value) return true;
+                if (lower(v) == value) return "header \"" + name + ": " + v + "\"";
         }
     }
+    return {};
+}
+
+bool marked_sensitive(const config::Sensitive& sensitive, std::string_view message) {
+    return !sensitive_why(sensitive, message).empty();
+}
+
+bool tls_required_no(std::string_view message) {
+    // RFC 8689 §3: tls-required-field = "TLS-Required:" [FWS] "No" CRLF;
+    // compared case-insensitively like other header field names and values.
+    for (const Field& f : fields(message))
+        if (f.name == "tls-required" && lower(f.value) == "no") return true;
     return false;
 }
 

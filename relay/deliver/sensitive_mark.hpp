@@ -14,6 +14,13 @@ namespace chainmail::deliver {
 // header lines are unfolded first. Only the header section is read.
 bool marked_sensitive(const config::Sensitive& sensitive, std::string_view message);
 
+// The first mark found, in words for the delivery log: `subject tag
+// "[vertrouwelijk]"` or `header "Sensitivity: Private"`; empty when unmarked.
+std::string sensitive_why(const config::Sensitive& sensitive, std::string_view message);
+
+// RFC 8689 §3: the message has the header field "TLS-Required: No".
+bool tls_required_no(std::string_view message);
+
 // The message with every configured subject tag removed from the Subject
 // header (and one space after it); unchanged when there is none.
 std::string strip_subject_tags(const config::Sensitive& sensitive, std::string_view message);

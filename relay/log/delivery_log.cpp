@@ -90,6 +90,11 @@ std::string to_json_line(const DeliveryEvent& e) {
     if (e.attempt) j["attempt"] = e.attempt;
     if (e.delay_s) j["delay_s"] = *e.delay_s;
     put("would_fail", e.would_fail);
+    if (!e.sensitive.empty()) {
+        j["sensitive"] = true;
+        j["sensitive_why"] = e.sensitive;
+    }
+    put("tls_required_no", e.tls_required_no);
     put("ndr_queue_id", e.ndr_queue_id);
     if (e.size) j["size"] = *e.size;
     put("client_ip", e.client_ip);

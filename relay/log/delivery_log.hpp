@@ -52,8 +52,12 @@ struct DeliveryEvent {
     std::string reason;  // deferred / bounced: policy::Reason's name when ours ("tlsa-mismatch")
     std::uint32_t attempt = 0;
     std::optional<double> delay_s;
-    std::string would_fail;    // mode: testing, the reason the level would refuse
-    std::string ndr_queue_id;  // bounced / expired / ndr_sent: the NDR's queue id
+    std::string would_fail;  // mode: testing, the reason the level would refuse
+    // The sender marked the message sensitive (docs/sensitive.md): why, e.g.
+    // "REQUIRETLS" or `subject tag "[vertrouwelijk]"`; empty: not marked.
+    std::string sensitive;
+    std::string tls_required_no;  // RFC 8689 "TLS-Required: No": "honoured" or "ignored"
+    std::string ndr_queue_id;     // bounced / expired / ndr_sent: the NDR's queue id
     // received: the whole envelope and the client.
     std::vector<std::string> rcpts;
     std::optional<std::uint64_t> size;

@@ -238,6 +238,8 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         e.attempt = changes[k].attempts;
         e.delay_s = static_cast<double>(now_ms - env.arrival_ms) / 1000.0;
         e.would_fail = r.would_fail;
+        e.sensitive = res.sensitive;
+        e.tls_required_no = res.tls_required_no;
         if (r.reason != policy::Reason::None && r.outcome != RcptOutcome::Delivered)
             e.reason = std::string(policy::to_string(r.reason));
         ctx.log.write(e);

@@ -104,6 +104,7 @@ class Lab:
         self.receivers = []
         self.proc = None
         self.extra_config = {}  # top-level keys added to (or replacing) the lab's config
+        self.listen_tls = None  # (chain, key): the listener offers STARTTLS with them
         self.dns_dir = os.path.join(self.dir, "dns")
         self.pki = {}
         self.ca_dir = self.new_ca("pkix")  # tls.ca_file trusts only this CA
@@ -197,6 +198,9 @@ class Lab:
             "defaults": {"tls": "dane", "mta_sts": False, "on_tls_failure": "defer"},
             "partners": self.partners,
         }
+        if self.listen_tls:
+            config["listen"][0]["starttls"] = True
+            config["tls"].update(certificate=self.listen_tls[0], private_key=self.listen_tls[1])
         config.update(self.extra_config)
         self.serve_log_path = os.path.join(self.dir, "serve.log")
         self.proc, self.serve_out = start_serve(config, self.config, self.serve_log_path,
@@ -239,15 +243,27 @@ class Lab:
 
     # --- a message and its fate -------------------------------------------
 
-    def send(self, rcpt, sender=None, subject="outbound lab"):
+    def send(self, rcpt, sender=None, subject="outbound lab", headers=(), source_ip=None,
+             starttls=False, mail_options=()):
+        """headers: extra "Name: value" lines; source_ip: the client's address
+        (any 127/8 address); starttls: STARTTLS first (the listener needs
+        listen_tls); mail_options: MAIL FROM parameters such as REQUIRETLS."""
         assert self.proc.poll() is None, \
             f"serve exited with {self.proc.returncode}:\n{self.serve_log()}"
         sender = sender or f"sender@{self.sender_domain}"
         mid = f"<{uuid.uuid4().hex}@{self.sender_domain}>"
-        msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
+        extra = "".join(h + "\r\n" for h in headers)
+        msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n{extra}"
                f"Message-ID: {mid}\r\n\r\nbody for {rcpt}\r\n")
-        with smtplib.SMTP("127.0.0.1", self.listen_port, timeout=10) as s:
-            s.sendmail(sender, [rcpt], msg)
+        source = (source_ip, 0) if source_ip else None
+        with smtplib.SMTP("127.0.0.1", self.listen_port, timeout=10,
+                          source_address=source) as s:
+            if starttls:
+                import ssl
+                ctx = ssl.create_default_context(cafile=os.path.join(self.ca_dir, "ca.crt"))
+                ctx.check_hostname = False
+                s.starttls(context=ctx)
+            s.sendmail(sender, [rcpt], msg, mail_options=list(mail_options))
         return mid
 
     def entries(self, rcpt=None):
@@ -330,9 +346,9 @@ class LabCase:
         self.assertEqual([e for e in self.lab.entries(rcpt) if e["event"] == "delivered"], [])
 
 
-def start_serve(config, config_path, log_path, port):
+def start_serve(config, config_path, log_path, port, host="127.0.0.1"):
     """Writes `config` (JSON is YAML), checks it with check-config, starts
-    `chainmail serve` and waits until it listens on `port`. Returns the
+    `chainmail serve` and waits until it listens on host:port. Returns the
     process and its open log file."""
     with open(config_path, "w") as f:
         json.dump(config, f, indent=1)
@@ -347,7 +363,7 @@ def start_serve(config, config_path, log_path, port):
         if proc.poll() is not None:
             raise AssertionError("serve exited early:\n" + open(log_path).read())
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with socket.create_connection((host, port), timeout=1):
                 return proc, out
         except OSError:
             time.sleep(0.05)

@@ -6,7 +6,7 @@ records every command event and every message into the --record JSON file,
 with whether TLS was up at that moment. Options make it a good or a bad peer:
 STARTTLS with a given certificate, no STARTTLS, a STARTTLS-stripping
 middlebox, replies injected behind the 220 to STARTTLS, a maximum TLS
-version, PIPELINING, DSN, SIZE, refused recipients.
+version, PIPELINING, DSN, REQUIRETLS (after STARTTLS), SIZE, refused recipients.
 Stops on SIGTERM, when its parent dies, or after --lifetime seconds.
 """
 import argparse
@@ -99,6 +99,8 @@ class Handler:
             extra.append("250-PIPELINING")
         if self.args.dsn:
             extra.append("250-DSN")
+        if self.args.requiretls and server._tls_protocol is not None:
+            extra.append("250-REQUIRETLS")  # RFC 8689 §2: offered only over TLS
         return out[:1] + extra + out[1:]
 
     async def handle_MAIL(self, server, session, envelope, address, options):
@@ -147,11 +149,16 @@ class PeerSMTP(SMTP):
         self._dsn_rcpt = []
 
     def _take_dsn(self, arg):
-        if not self._args.dsn or arg is None:
+        """The DSN (and, with --requiretls over TLS, REQUIRETLS) parameters,
+        which aiosmtpd does not know, taken out of `arg` and kept aside."""
+        ours = DSN_PARAMS if self._args.dsn else ()
+        if self._args.requiretls and self._tls_protocol is not None:
+            ours = ours + ("REQUIRETLS",)
+        if not ours or arg is None:
             return arg, []
         words = arg.split(" ")
-        keep = [w for w in words if not w.upper().startswith(DSN_PARAMS)]
-        dsn = [w for w in words if w.upper().startswith(DSN_PARAMS)]
+        keep = [w for w in words if not w.upper().startswith(ours)]
+        dsn = [w for w in words if w.upper().startswith(ours)]
         return " ".join(keep), dsn
 
     async def smtp_MAIL(self, arg):
@@ -221,6 +228,7 @@ def main():
                         'lines separated by a literal \\r\\n')
     p.add_argument("--no-pipelining", dest="pipelining", action="store_false")
     p.add_argument("--dsn", action="store_true")
+    p.add_argument("--requiretls", action="store_true")
     p.add_argument("--size", type=int, default=33554432)
     p.add_argument("--reject-mail", action="store_true")
     p.add_argument("--reject-rcpt", action="append", default=[])
