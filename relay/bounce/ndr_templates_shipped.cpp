@@ -557,7 +557,7 @@ Contact details for {partner}: {contact}
 
 U heeft gevraagd dit bericht tot aan de ontvanger beveiligd te versturen (REQUIRETLS). Dat kan alleen als de identiteit van de ontvangende mailserver te controleren is, en bij {partner} kan dat niet: hun adresgegevens in DNS zijn niet beschermd tegen vervalsing (DNSSEC) en ze publiceren geen andere manier om hun server te controleren (DANE of MTA-STS). Daarom is het bericht niet verzonden. Er is niets van uw bericht onbeveiligd verstuurd.
 
-Wat kunt u doen? Voor nu: stuur dit bericht op een andere veilige manier, bijvoorbeeld via een beveiligd mailportaal of een veilige dienst voor bestandsoverdracht. U kunt {partner} ook vragen om hun ICT-afdeling DNSSEC en DANE (of MTA-STS) voor hun e-mail te laten aanzetten.
+Wat kunt u doen? Stuur dit bericht voorlopig op een andere veilige manier. Bijvoorbeeld via een beveiligd mailportaal of een veilige dienst om bestanden te delen. Vraag ook aan {partner} of hun ICT-afdeling DNSSEC en DANE (of MTA-STS) voor hun e-mail aanzet.
 
 Contactgegevens van {partner}: {contact}
 [ICT]
