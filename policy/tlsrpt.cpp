@@ -1,6 +1,7 @@
 #include "policy/tlsrpt.hpp"
 
 #include "policy/mta_sts.hpp"
+#include "policy/smtp_codec.hpp"
 
 #include <algorithm>
 #include <array>
@@ -25,12 +26,6 @@ constexpr std::array<std::pair<TlsrptResult, std::string_view>, 11> kResults{{
     {TlsrptResult::StsPolicyInvalid, "sts-policy-invalid"},
     {TlsrptResult::StsWebpkiInvalid, "sts-webpki-invalid"},
 }};
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -101,7 +96,7 @@ std::optional<TlsrptResult> tlsrpt_result(Reason r, std::string_view detail) {
         case Reason::CertificateName:
             return TlsrptResult::CertificateHostMismatch;
         case Reason::CertificateChain:
-            return lower(detail).find("expired") != std::string::npos
+            return ascii_lower(detail).find("expired") != std::string::npos
                        ? TlsrptResult::CertificateExpired
                        : TlsrptResult::CertificateNotTrusted;
         // "validation-failure: general failure for a reason not matching a
@@ -139,7 +134,7 @@ std::optional<TlsrptResult> tlsrpt_result(Reason r, std::string_view detail) {
 TlsrptPolicy tlsrpt_policy(std::string_view domain, const MxFacts& mx, const HostFacts& host,
                            const MtaStsFacts& sts, bool use_sts) {
     TlsrptPolicy p;
-    p.domain = lower(domain);
+    p.domain = ascii_lower(domain);
     const auto tlsa = usable_tlsa(host.tlsa);
     if (dane_applies(mx, host) && !tlsa.empty()) {
         p.type = TlsrptPolicyType::Tlsa;
@@ -203,7 +198,7 @@ bool is_tlsrpt_mail(std::string_view message) {
         std::string_view line = message.substr(at, eol == std::string_view::npos ? eol : eol - at);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) return false;  // the end of the header section
-        if (line.size() >= kName.size() && lower(line.substr(0, kName.size())) == kName)
+        if (line.size() >= kName.size() && ascii_lower(line.substr(0, kName.size())) == kName)
             return true;
         if (eol == std::string_view::npos) return false;
         at = eol + 1;
@@ -270,7 +265,7 @@ TlsrptRecord parse_tlsrpt_record(const std::vector<std::string>& txt) {
         }
         seen_rua = true;
         for (std::string_view uri : split(f.substr(eq + 1), ',')) {
-            const std::string l = lower(uri.substr(0, 8));
+            const std::string l = ascii_lower(uri.substr(0, 8));
             if (l.rfind("mailto:", 0) == 0 || l.rfind("https://", 0) == 0)
                 out.rua.emplace_back(uri);
         }
@@ -283,7 +278,7 @@ TlsrptRecord parse_tlsrpt_record(const std::vector<std::string>& txt) {
 }
 
 std::optional<std::string> tlsrpt_mailto(std::string_view uri) {
-    if (lower(uri.substr(0, 7)) != "mailto:") return std::nullopt;
+    if (ascii_lower(uri.substr(0, 7)) != "mailto:") return std::nullopt;
     std::string_view rest = uri.substr(7);
     rest = rest.substr(0, rest.find('?'));
     std::string addr;
@@ -306,7 +301,7 @@ std::optional<std::string> tlsrpt_mailto(std::string_view uri) {
 }
 
 std::optional<HttpsUri> parse_https_uri(std::string_view uri) {
-    if (lower(uri.substr(0, 8)) != "https://") return std::nullopt;
+    if (ascii_lower(uri.substr(0, 8)) != "https://") return std::nullopt;
     std::string_view rest = uri.substr(8);
     const std::size_t slash = rest.find_first_of("/?#");
     std::string_view authority = rest.substr(0, slash);
@@ -332,7 +327,7 @@ std::optional<HttpsUri> parse_https_uri(std::string_view uri) {
     for (char c : authority)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'))
             return std::nullopt;
-    out.host = lower(authority);
+    out.host = ascii_lower(authority);
     return out;
 }
 

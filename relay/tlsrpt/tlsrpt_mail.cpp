@@ -1,9 +1,10 @@
 #include "relay/tlsrpt/tlsrpt_mail.hpp"
 
-#include <openssl/evp.h>
 #include <zlib.h>
+#include <cctype>
 #include <stdexcept>
 
+#include "policy/smtp_codec.hpp"
 #include "relay/bounce/mime_encode.hpp"
 
 namespace chainmail::tlsrpt {
@@ -12,16 +13,9 @@ namespace {
 
 // RFC 2045 §6.8: base64 in lines of 76 characters.
 std::string base64_lines(std::string_view data) {
+    const std::string b64 = policy::base64_encode(data);
     std::string out;
-    constexpr std::size_t kChunk = 57;  // 57 bytes -> 76 characters
-    unsigned char buf[80];
-    for (std::size_t i = 0; i < data.size(); i += kChunk) {
-        const std::size_t n = std::min(kChunk, data.size() - i);
-        const int len = EVP_EncodeBlock(
-            buf, reinterpret_cast<const unsigned char*>(data.data() + i), static_cast<int>(n));
-        out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(len));
-        out += "\r\n";
-    }
+    for (std::size_t i = 0; i < b64.size(); i += 76) out += b64.substr(i, 76) + "\r\n";
     return out;
 }
 
