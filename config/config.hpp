@@ -136,6 +136,13 @@ struct Metrics {
     std::optional<Endpoint> listen;
 };
 
+// RFC 8460 daily TLS reports to the recipient domains that ask for them.
+struct Tlsrpt {
+    bool enabled = false;
+    std::string organization;  // "organization-name" of the report
+    std::string contact;       // "contact-info"; also the report mail's sender
+};
+
 struct Ndr {
     std::vector<std::string> languages{"nl", "en"};
     bool return_full = false;  // "headers" | "full"
@@ -193,6 +200,7 @@ struct Config {
     Limits limits;
     Metrics metrics;
     Ndr ndr;
+    Tlsrpt tlsrpt;
     Partner defaults;
     std::vector<Partner> partners;
     Sensitive sensitive;

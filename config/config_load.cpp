@@ -327,6 +327,22 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
                         c.ndr.service_desk = s;
                 }
             }
+        } else if (k == "tlsrpt") {
+            auto fs = fields(v, {"enabled", "organization", "contact"});
+            if (auto* x = find(fs, "enabled")) boolean(*x, c.tlsrpt.enabled);
+            if (auto* x = find(fs, "organization")) str(*x, c.tlsrpt.organization);
+            if (auto* x = find(fs, "contact")) {
+                // The sender of the report mail and its contact-info (RFC 8460 §4.4).
+                if (str(*x, c.tlsrpt.contact) && !c.tlsrpt.contact.empty() &&
+                    (c.tlsrpt.contact.find('@') == std::string::npos ||
+                     c.tlsrpt.contact.find_first_of(" <>\"") != std::string::npos))
+                    error(*x, "'" + c.tlsrpt.contact +
+                                  "' is not a mail address, e.g. postmaster@gemeente.nl");
+            }
+            if (c.tlsrpt.enabled && c.tlsrpt.organization.empty())
+                error(v, "enabled: true needs organization (named in every report)");
+            if (c.tlsrpt.enabled && c.tlsrpt.contact.empty())
+                error(v, "enabled: true needs contact (the address that sends the reports)");
         } else if (k == "sensitive") {
             auto fs = fields(v, {"subject_tags", "headers"});
             if (auto* x = find(fs, "subject_tags")) {
@@ -402,10 +418,11 @@ Config Walker::walk(const YAML::Node& root) {
         return c;
     }
     Field top_field{"", root, root};
-    auto top = fields(top_field,
-                      {"hostname", "listen", "tls", "relay_from", "auth", "spool", "control_socket",
-                       "log", "dns", "delivery", "mta_sts", "queue", "limits", "metrics", "ndr",
-                       "defaults", "partners", "sensitive", "tls_required_header"});
+    auto top = fields(
+        top_field, {"hostname", "listen",         "tls",      "relay_from", "auth",
+                    "spool",    "control_socket", "log",      "dns",        "delivery",
+                    "mta_sts",  "queue",          "limits",   "metrics",    "ndr",
+                    "tlsrpt",   "defaults",       "partners", "sensitive",  "tls_required_header"});
     simple_sections(top, c);
     policy_sections(top, c);
     if (!find(top, "hostname")) c.hostname = machine_hostname();

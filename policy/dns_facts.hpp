@@ -73,6 +73,7 @@ struct MtaStsFacts {
     Mode mode = Mode::None;
     std::vector<std::string> mx_patterns;  // "mx.example.nl" or "*.example.nl"
     std::string id;                        // the policy's TXT id, for the log
+    std::int64_t max_age = 0;              // seconds; TLSRPT's policy-string names it
     // RFC 8461 §5.1: the policy was checked against the live TXT record in
     // this attempt. A failure it causes is never permanent otherwise.
     bool current = true;

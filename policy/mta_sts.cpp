@@ -239,6 +239,7 @@ MtaStsFacts sts_facts(const std::optional<StsCached>& applied, bool current, std
     f.mode = applied->policy.mode;
     f.mx_patterns = applied->policy.mx;
     f.id = applied->id;
+    f.max_age = applied->policy.max_age;
     return f;
 }
 

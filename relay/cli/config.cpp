@@ -222,6 +222,12 @@ std::string print_config(const config::Config& c) {
     else
         p.value(2, "service_desk", scalar(c.ndr.service_desk));
 
+    p.section("tlsrpt");
+    p.value(2, "enabled", boolean(c.tlsrpt.enabled),
+            c.tlsrpt.enabled ? "" : "off: no TLS reports are sent");
+    p.value(2, "organization", scalar(c.tlsrpt.organization));
+    p.value(2, "contact", scalar(c.tlsrpt.contact));
+
     p.section("defaults");
     p.rule(c.defaults, true);
     if (c.partners.empty()) {

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <csignal>
+#include <cstdlib>
 
 #include "relay/cli/cli.hpp"
 #include "relay/cli/watchdog.hpp"
@@ -27,6 +28,7 @@
 #include "relay/resolve/dnssec_selfcheck.hpp"
 #include "relay/schedule/outbound.hpp"
 #include "relay/spool/spool.hpp"
+#include "relay/tlsrpt/tlsrpt_reporter.hpp"
 
 namespace chainmail::cli {
 
@@ -73,6 +75,7 @@ struct SignalLoop {
     inbound::SmtpServer& server;
     log::DeliveryLog& delivery_log;
     schedule::Outbound& outbound;
+    tlsrpt::Reporter& reporter;
     int running = 2;  // the inbound server and the outbound side
     bool stopping = false;
 
@@ -96,6 +99,7 @@ struct SignalLoop {
             try {
                 server.reload(inbound::make_server_state(*cfg));
                 outbound.reload(*cfg);
+                reporter.reload(*cfg);
                 set_log_level(cfg->log.level);
                 spdlog::info("configuration reloaded from {}", cfg->source);
                 start_dnssec_selfcheck(io, cfg->dns);
@@ -117,6 +121,7 @@ struct SignalLoop {
         sd_notify(0, "STOPPING=1");
         spdlog::info("signal {}: no new connections; finishing {} session(s)", sig,
                      server.session_count());
+        reporter.stop();
         server.stop([this] {
             spdlog::info("all sessions finished");
             if (--running == 0) io.stop();
@@ -178,10 +183,19 @@ int cmd_serve(const Common& common) {
     // io_context is destroyed refer to both.
     asio::io_context io(1);
     inbound::SmtpServer server(io, *spool, *delivery_log, state);
+    std::unique_ptr<tlsrpt::Reporter> reporter;
     std::unique_ptr<schedule::Outbound> outbound;
     try {
-        outbound =
-            std::make_unique<schedule::Outbound>(io.get_executor(), *cfg, *spool, *delivery_log);
+        // RFC 8460 reports: counted by delivery, sent once a (UTC) day. For
+        // tests only, CHAINMAIL_TLSRPT_PERIOD=SECONDS makes the "day" shorter.
+        tlsrpt::ReporterOptions ro;
+        if (const char* p = std::getenv("CHAINMAIL_TLSRPT_PERIOD"); p && std::atoll(p) > 0)
+            ro.period_s = std::atoll(p);
+        reporter = std::make_unique<tlsrpt::Reporter>(io.get_executor(), *cfg, *spool, ro);
+        schedule::OutboundOptions oo;
+        oo.tls_sessions = [r = reporter.get()](const policy::TlsrptSession& s) { r->record(s); };
+        outbound = std::make_unique<schedule::Outbound>(io.get_executor(), *cfg, *spool,
+                                                        *delivery_log, std::move(oo));
     } catch (const std::exception& e) {
         fmt::print(stderr, "chainmail serve: {}\n", e.what());
         return 1;
@@ -207,7 +221,8 @@ int cmd_serve(const Common& common) {
                        common,
                        server,
                        *delivery_log,
-                       *outbound};
+                       *outbound,
+                       *reporter};
     std::unique_ptr<metrics::ServeMetrics> serve_metrics;
     try {
         server.start();
@@ -224,6 +239,7 @@ int cmd_serve(const Common& common) {
         spdlog::warn("--no-delivery: mail is accepted and queued, nothing is delivered");
     else
         outbound->start();
+    reporter->start();
     signals.wait();
     std::signal(SIGPIPE, SIG_IGN);
 

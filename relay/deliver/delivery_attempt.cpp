@@ -42,6 +42,7 @@ struct DeliveryAttempt::Run {
     bool any_temp = false;  // some host could not be tried (never bounce on a TLS failure then)
     std::function<bool()> go_ahead;  // false: an operator stopped the message
     policy::Situation base;          // the partner's choices and the message's age
+    bool report_mail = false;        // our own TLSRPT report: its sessions are not counted
 
     // Where the attempt stands now, for the failure table.
     policy::Situation situation(bool hosts_left) const {
@@ -213,6 +214,17 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         run.last_host.clear();
         co_return false;
     }
+    // RFC 8460: sessions to the recipient domain's own MX hosts are counted
+    // under the policy that domain published (not to a configured next hop).
+    const std::string rcpt_domain =
+        policy::domain_of(run.env.recipients.at(run.pending.at(0)).address);
+    auto count = [&](const policy::HostFacts& host, const policy::TlsrptAttempt& a) {
+        if (!setup_.tls_sessions || run.report_mail ||
+            route.mx.source == policy::HostSource::NextHop)
+            return;
+        const auto p = policy::tlsrpt_policy(rcpt_domain, route.mx, host, sts, partner.mta_sts);
+        if (auto s = policy::tlsrpt_session(p, host, a)) setup_.tls_sessions(*s);
+    };
     const std::size_t n = route.mx.hosts.size();
     for (std::size_t i = 0; i < n && !run.pending.empty(); ++i) {
         if (run.stopped()) {
@@ -235,6 +247,7 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             policy::requirement_for_host(partner, route.mx, host, sts, run.env.requiretls);
         if (auto o = policy::before_connect(req)) {
             if (policy::is_tls_failure(o->reason)) metrics::tls_failure(partner.name, o->reason);
+            count(host, {*o, false, true, false, {}});
             run.last = *o;
             run.any_temp = run.any_temp || o->verdict == Verdict::TempFail;
             if (run.next_host(hosts_left)) continue;
@@ -260,6 +273,17 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         std::unique_ptr<Connection> conn = std::move(session.conn);
         const SessionFacts& facts = session.facts;
         Outcome o = std::move(session.outcome);
+        {
+            // RFC 8460: the TLS session as first tried, before a `may` plaintext
+            // retry (judged as rejudge() does for the probe).
+            const SessionFacts& tried = session.before_retry ? *session.before_retry : facts;
+            const Outcome first = session.before_retry ? judge_session(req, nullptr, tried) : o;
+            const bool tls_up = session.before_retry ? tried.tls_up
+                                : conn               ? conn->facts().tls_up
+                                                     : facts.tls_up;
+            count(host, {first, true, req.apply.starttls != policy::Starttls::Never, tls_up,
+                         tried.address.is_unspecified() ? "" : tried.address.to_string()});
+        }
         run.last_ip = facts.address.is_unspecified() ? "" : facts.address.to_string();
         if (o.verdict != Verdict::Deliver) {
             if (conn) co_await conn->quit();
@@ -317,6 +341,7 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
     const config::Partner effective = sensitive      ? policy::sensitive_partner(partner)
                                       : tls_optional ? policy::tls_optional_partner(partner)
                                                      : partner;
+    run.report_mail = policy::is_tlsrpt_mail(data);
     run.data = cfg.sensitive.subject_tags.empty() ? std::string(data)
                                                   : strip_subject_tags(cfg.sensitive, data);
     run.key = std::string(policy::to_string(effective.tls)) + "/" +

@@ -20,6 +20,7 @@
 #include "config/config.hpp"
 #include "policy/failure_table.hpp"
 #include "policy/tls_level.hpp"
+#include "policy/tlsrpt.hpp"
 #include "relay/connect/connector.hpp"
 #include "relay/deliver/smtp_client.hpp"
 #include "relay/log/delivery_log.hpp"
@@ -59,6 +60,9 @@ struct AttemptSetup {
     connect::Connector* connector = nullptr;
     mtasts::StsSource* sts = nullptr;  // nullptr: MTA-STS policies are never looked up
     double timeout_scale = 1.0;        // tests shorten the protocol timeouts
+    // Told of every TLS session to a recipient domain's MX (RFC 8460 TLSRPT);
+    // never of sessions carrying our own report mail. Empty: nobody counts.
+    std::function<void(const policy::TlsrptSession&)> tls_sessions;
 };
 
 // One per destination worker; runs on one thread (the scheduler's executor).

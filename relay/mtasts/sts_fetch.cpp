@@ -52,11 +52,13 @@ StsFetcher::StsFetcher(const std::string& ca_file) : ctx_(asio::ssl::context::tl
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
 }
 
-asio::awaitable<FetchResult> StsFetcher::fetch(std::string host,
-                                               std::vector<asio::ip::address> addresses,
-                                               std::uint16_t port,
-                                               std::chrono::milliseconds timeout) {
-    FetchResult out;
+asio::awaitable<HttpsResult> StsFetcher::request(std::string host,
+                                                 std::vector<asio::ip::address> addresses,
+                                                 std::uint16_t port,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::string method, std::string target,
+                                                 std::string body, std::string content_type) {
+    HttpsResult out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto ex = co_await asio::this_coro::executor;
     beast::ssl_stream<beast::tcp_stream> stream(ex, ctx_);
@@ -101,10 +103,15 @@ asio::awaitable<FetchResult> StsFetcher::fetch(std::string host,
         co_return out;
     }
 
-    http::request<http::empty_body> req{http::verb::get, kPath, 11};
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, port == 443 ? host : host + ":" + std::to_string(port));
     req.set(http::field::user_agent, "chainmail");
     req.set(http::field::connection, "close");
+    if (!body.empty()) {
+        req.set(http::field::content_type, content_type);
+        req.body() = std::move(body);
+        req.prepare_payload();
+    }
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
         out.error = "sending the request to " + host + " failed: " + ec.message();
@@ -116,7 +123,7 @@ asio::awaitable<FetchResult> StsFetcher::fetch(std::string host,
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::body_limit) {
-        out.error = "the policy at " + host + " is larger than 64 KB";
+        out.error = "the answer of " + host + " is larger than 64 KB";
         co_return out;
     }
     if (ec) {
@@ -125,20 +132,43 @@ asio::awaitable<FetchResult> StsFetcher::fetch(std::string host,
         co_return out;
     }
     const auto& res = parser.get();
-    const unsigned status = res.result_int();
+    out.status = res.result_int();
+    const auto ct = res[http::field::content_type];
+    out.content_type.assign(ct.data(), ct.size());
+    out.body = res.body();
+    co_return out;
+}
+
+asio::awaitable<FetchResult> StsFetcher::fetch(std::string host,
+                                               std::vector<asio::ip::address> addresses,
+                                               std::uint16_t port,
+                                               std::chrono::milliseconds timeout) {
+    FetchResult out;
+    // Named values only: g++ 12 may destroy a temporary in a co_await argument list twice.
+    std::string method = "GET", target = kPath, none;
+    HttpsResult res =
+        co_await request(host, std::move(addresses), port, timeout, method, target, none, none);
+    if (res.status == 0) {
+        // The fetch's own words for a policy too large.
+        if (res.error.rfind("the answer of ", 0) == 0 &&
+            res.error.find("64 KB") != std::string::npos)
+            res.error = "the policy at " + host + " is larger than 64 KB";
+        out.error = std::move(res.error);
+        co_return out;
+    }
+    const unsigned status = res.status;
     // RFC 8461 §3.3: redirects are not followed; only 200 carries a policy.
     if (status != 200) {
         out.error = "https://" + host + kPath + " answered HTTP " + std::to_string(status) +
                     (status >= 300 && status < 400 ? " (redirects are not followed)" : "");
         co_return out;
     }
-    const auto ct = res[http::field::content_type];
-    if (!is_text_plain(std::string_view(ct.data(), ct.size()))) {
+    if (!is_text_plain(res.content_type)) {
         out.error = "https://" + host + kPath +
-                    " is not text/plain (Content-Type: " + std::string(ct.data(), ct.size()) + ")";
+                    " is not text/plain (Content-Type: " + res.content_type + ")";
         co_return out;
     }
-    out.body = res.body();
+    out.body = std::move(res.body);
     co_return out;
 }
 

@@ -1,6 +1,7 @@
 // sts_fetch: one HTTPS GET of https://mta-sts.DOMAIN/.well-known/mta-sts.txt
 // (RFC 8461 §3.3) with Beast: PKIX against tls.ca_file, SNI and the host name
 // checked, no redirects, at most 64 KB, one deadline; only 200 with text/plain.
+// request() is the same exchange for any method (TLSRPT's POST, RFC 8460 §5.4).
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
@@ -21,6 +22,14 @@ struct FetchResult {
     std::string error;                // when !body: what failed, in plain words
 };
 
+// One HTTPS exchange: the answer's status, type and body, or why there is none.
+struct HttpsResult {
+    unsigned status = 0;  // 0: no answer (error says why)
+    std::string content_type;
+    std::string body;
+    std::string error;
+};
+
 class StsFetcher {
   public:
     // ca_file: the PKIX trust store (config tls.ca_file). Throws
@@ -35,6 +44,16 @@ class StsFetcher {
                                               std::vector<boost::asio::ip::address> addresses,
                                               std::uint16_t port,
                                               std::chrono::milliseconds timeout);
+
+    // `method` ("GET", "POST") `target` ("/path?q") at `host`; `body` is sent
+    // with `content_type` when not empty. The same rules as fetch(): PKIX and
+    // the host name checked, redirects never followed, answers up to 64 KB.
+    boost::asio::awaitable<HttpsResult> request(std::string host,
+                                                std::vector<boost::asio::ip::address> addresses,
+                                                std::uint16_t port,
+                                                std::chrono::milliseconds timeout,
+                                                std::string method, std::string target,
+                                                std::string body, std::string content_type);
 
   private:
     boost::asio::ssl::context ctx_;

@@ -261,7 +261,8 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     asio::awaitable<void> worker(std::string dest, Batch batch,
                                  std::shared_ptr<const config::Config> c) {
         auto self = shared_from_this();
-        deliver::DeliveryAttempt attempt({c.get(), &tls, &connector, &sts, opts.timeout_scale});
+        deliver::DeliveryAttempt attempt(
+            {c.get(), &tls, &connector, &sts, opts.timeout_scale, opts.tls_sessions});
         int n = 0;
         while (!batch.rcpts.empty()) {
             try {

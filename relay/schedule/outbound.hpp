@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "config/config.hpp"
+#include "policy/tlsrpt.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/resolve/dns_resolver.hpp"
 #include "relay/schedule/queue_control.hpp"
@@ -22,6 +23,8 @@ struct OutboundOptions {
     double timeout_scale = 1.0;             // tests shorten the SMTP timeouts
     resolve::ResolverOptions resolver;      // DNS timeouts
     int max_messages_per_connection = 100;  // then the slot goes back to the queue (fairness)
+    // Every TLS session to a recipient domain's MX, for TLSRPT (deliver::AttemptSetup).
+    std::function<void(const policy::TlsrptSession&)> tls_sessions;
 };
 
 class Outbound {

@@ -315,3 +315,13 @@ TEST_CASE("every error in a file is reported, in file order") {
     CHECK(errors[1].str().rfind("t.yaml:5:9: ", 0) == 0);
     CHECK(errors[2].str().rfind("t.yaml:6:1: ", 0) == 0);
 }
+
+TEST_CASE("tlsrpt: enabled needs organization and contact, and contact is an address") {
+    CHECK(loads("tlsrpt:\n  enabled: false\n"));
+    CHECK(loads("tlsrpt:\n  enabled: true\n  organization: Gemeente\n  contact: pm@gemeente.nl\n"));
+    one_error("tlsrpt:\n  enabled: true\n  contact: pm@gemeente.nl\n", "t.yaml:2:3",
+              "needs organization");
+    one_error("tlsrpt:\n  enabled: true\n  organization: G\n", "t.yaml:2:3", "needs contact");
+    one_error("tlsrpt:\n  contact: postmaster\n", "t.yaml:2:12", "is not a mail address");
+    one_error("tlsrpt:\n  enable: true\n", "t.yaml:2:3", "enable");
+}
