@@ -117,6 +117,7 @@ std::optional<TlsrptResult> tlsrpt_result(Reason r, std::string_view detail) {
         case Reason::DnssecBogus:
             return TlsrptResult::DnssecInvalid;
         case Reason::RequireTlsNotOffered:
+        case Reason::RequireTlsUnauthenticated:
         case Reason::None:
         case Reason::DnsTempFail:
         case Reason::ConnectFailed:

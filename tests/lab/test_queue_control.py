@@ -138,6 +138,8 @@ class QueueControl(LabCase, unittest.TestCase):
         e = self.lab.wait_log(rcpt, {"delivered"})
         self.assertIn("tls", e, e)
         self.assertTrue(tls.messages()[0]["tls"])
+        # The log line comes before the message leaves the spool.
+        self.wait_for("the delivered message to leave the queue", lambda: qid not in self.listed())
         r = self.queue("release", qid)
         self.assertEqual(r.returncode, 1, "released a message that is gone")
         self.assertIn("no such message in the queue", r.stderr)
