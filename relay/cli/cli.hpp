@@ -82,7 +82,4 @@ struct ProbeOptions {
 // set-up, 2 usage.
 int cmd_probe(const Common& common, const ProbeOptions& o);
 
-// For subcommands that a later version fills: says so plainly, exit 2.
-int not_yet(const std::string& what, const std::string& when);
-
 }  // namespace chainmail::cli

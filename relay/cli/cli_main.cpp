@@ -15,12 +15,6 @@ namespace {
 constexpr const char* kDefaultConfig = "/etc/chainmail/chainmail.yaml";
 }
 
-int not_yet(const std::string& what, const std::string& when) {
-    fmt::print(stderr, "chainmail: '{}' is not available in this version yet; it comes with {}.\n",
-               what, when);
-    return 2;
-}
-
 config::LoadResult load_result(const Common& common) {
     return common.default_config
                ? config::load_config_text(config::embedded_default_yaml(), "(embedded default)")
