@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "policy/tls_level.hpp"
 
@@ -65,6 +66,16 @@ struct Outcome {
     std::optional<Reason> would_fail;
     std::string would_fail_detail;
 };
+
+// A temporary failure for `r`: what a lookup or connection that went wrong
+// before any TLS verdict becomes (never a bounce by itself).
+inline Outcome temp_failure(Reason r, std::string detail) {
+    Outcome o;
+    o.verdict = Verdict::TempFail;
+    o.reason = r;
+    o.detail = std::move(detail);
+    return o;
+}
 
 // What the delivery engine does next, after a non-Deliver outcome
 // (next_step() in policy/failure_table.hpp decides it).

@@ -1,6 +1,6 @@
 // cli: the `chainmail` command. One file per subcommand; each returns the
 // process exit status (0 ok, 1 the command's own failure such as a bad
-// config, 2 usage or not available in this version).
+// config, 2 usage).
 #pragma once
 
 #include <cstddef>

@@ -27,14 +27,6 @@ constexpr TlsLevel kLevels[] = {TlsLevel::None,        TlsLevel::May,      TlsLe
                                 TlsLevel::Fingerprint, TlsLevel::Verify,   TlsLevel::Secure,
                                 TlsLevel::Dane,        TlsLevel::DaneOnly, TlsLevel::Authenticated};
 
-policy::Outcome temp(policy::Reason r, std::string detail) {
-    policy::Outcome o;
-    o.verdict = policy::Verdict::TempFail;
-    o.reason = r;
-    o.detail = std::move(detail);
-    return o;
-}
-
 std::string names_of(const std::vector<tls::CertInfo>& chain) {
     if (chain.empty()) return {};
     std::string out;
@@ -143,9 +135,9 @@ asio::awaitable<TargetProbe> probe_target(const ProbeSetup& setup, std::string t
                 }
                 if (route.addresses[i].empty()) {
                     record(host.name,
-                           temp(policy::Reason::NoAddress,
-                                host.name + " has no address" +
-                                    (hp.note.empty() ? "" : ": " + hp.note)),
+                           policy::temp_failure(policy::Reason::NoAddress,
+                                                host.name + " has no address" +
+                                                    (hp.note.empty() ? "" : ": " + hp.note)),
                            hosts_left);
                     continue;
                 }

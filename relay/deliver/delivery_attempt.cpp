@@ -74,14 +74,6 @@ struct DeliveryAttempt::Run {
 
 namespace {
 
-Outcome temp(Reason r, std::string detail) {
-    Outcome o;
-    o.verdict = Verdict::TempFail;
-    o.reason = r;
-    o.detail = std::move(detail);
-    return o;
-}
-
 std::string would_fail_of(const Outcome& o) {
     if (!o.would_fail) return {};
     std::string s(policy::to_string(*o.would_fail));
@@ -191,7 +183,7 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
         run.done.push_back(std::move(r));
     }
     if (!left.empty()) {
-        run.last = temp(Reason::Unknown, tr.result.text);
+        run.last = policy::temp_failure(Reason::Unknown, tr.result.text);
         run.last_ip = conn.facts().address.to_string();
         run.last_port = port;
         run.any_temp = true;
@@ -238,7 +230,8 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
         run.last_port = host.port;
         const auto now = connect::Connector::Clock::now();
         if (hosts_left && setup_.connector->backed_off(host.name, host.port, now)) {
-            run.last = temp(Reason::ConnectFailed, host.name + " failed recently; not tried");
+            run.last = policy::temp_failure(Reason::ConnectFailed,
+                                            host.name + " failed recently; not tried");
             run.any_temp = true;
             if (run.next_host(hosts_left)) continue;
             break;
@@ -254,9 +247,9 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             break;
         }
         if (route.addresses[i].empty()) {
-            run.last =
-                temp(Reason::NoAddress, host.name + " has no address" +
-                                            (route.notes[i].empty() ? "" : ": " + route.notes[i]));
+            run.last = policy::temp_failure(
+                Reason::NoAddress, host.name + " has no address" +
+                                       (route.notes[i].empty() ? "" : ": " + route.notes[i]));
             run.any_temp = true;
             if (run.next_host(hosts_left)) continue;
             break;

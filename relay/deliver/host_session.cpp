@@ -45,14 +45,6 @@ bool consults_mta_sts(policy::TlsLevel level) {
 
 namespace {
 
-Outcome temp(Reason r, std::string detail) {
-    Outcome o;
-    o.verdict = Verdict::TempFail;
-    o.reason = r;
-    o.detail = std::move(detail);
-    return o;
-}
-
 Outcome judge_facts(const policy::Requirement& req, bool opened, const SessionFacts& f) {
     if (!opened) {
         const bool tls_step =
@@ -60,12 +52,13 @@ Outcome judge_facts(const policy::Requirement& req, bool opened, const SessionFa
             f.result.failure == Failure::TlsNotOffered || f.result.failure == Failure::TlsRefused ||
             f.result.failure == Failure::TlsFailed;
         if (!f.greeting.positive() || !tls_step)
-            return temp(
+            return policy::temp_failure(
                 f.result.failure == Failure::Connect ? Reason::ConnectFailed : Reason::Unknown,
                 f.result.text.empty() ? std::string(to_string(f.result.failure)) : f.result.text);
     }
     Outcome o = policy::judge(req, to_policy_facts(f));
-    if (!opened && o.verdict == Verdict::Deliver) return temp(Reason::Unknown, f.result.text);
+    if (!opened && o.verdict == Verdict::Deliver)
+        return policy::temp_failure(Reason::Unknown, f.result.text);
     return o;
 }
 
