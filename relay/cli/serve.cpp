@@ -25,8 +25,8 @@
 #include "relay/log/protection_watch.hpp"
 #include "relay/metrics/metrics.hpp"
 #include "relay/metrics/serve_metrics.hpp"
+#include "relay/outbound/outbound.hpp"
 #include "relay/resolve/dnssec_selfcheck.hpp"
-#include "relay/schedule/outbound.hpp"
 #include "relay/spool/spool.hpp"
 #include "relay/tlsrpt/tlsrpt_reporter.hpp"
 

@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "relay/schedule/queue_control.hpp"
+#include "relay/outbound/queue_control.hpp"
 
 namespace chainmail::control {
 

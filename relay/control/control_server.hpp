@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "relay/schedule/outbound.hpp"
+#include "relay/outbound/outbound.hpp"
 
 namespace chainmail::control {
 

@@ -9,7 +9,7 @@
 
 #include "config/config.hpp"
 #include "relay/log/delivery_log.hpp"
-#include "relay/schedule/outbound.hpp"
+#include "relay/outbound/outbound.hpp"
 #include "relay/spool/spool.hpp"
 #include "tests/unit/deliver/lab.hpp"
 

@@ -1,5 +1,5 @@
 // outbound: the scheduler loop and the destination workers, on one executor.
-#include "relay/schedule/outbound.hpp"
+#include "relay/outbound/outbound.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -13,9 +13,9 @@
 #include "relay/connect/connector.hpp"
 #include "relay/deliver/delivery_attempt.hpp"
 #include "relay/mtasts/sts_source.hpp"
-#include "relay/schedule/queue_control.hpp"
+#include "relay/outbound/queue_control.hpp"
 #include "relay/schedule/scheduler.hpp"
-#include "relay/schedule/settle.hpp"
+#include "relay/settle/settle.hpp"
 #include "relay/tls/client_tls.hpp"
 
 namespace chainmail::schedule {

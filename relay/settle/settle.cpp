@@ -2,7 +2,7 @@
 // by the failure table during the attempt): durable state first, then held
 // flag, reports, log lines, removal. The three words for an outcome outside
 // policy (spool state, report action, log event) are mapped here, once each.
-#include "relay/schedule/settle.hpp"
+#include "relay/settle/settle.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -13,8 +13,8 @@
 #include "config/config.hpp"
 #include "policy/tlsrpt.hpp"
 #include "relay/log/delivery_log.hpp"
+#include "relay/outbound/queue_control.hpp"
 #include "relay/resolve/dns_resolver.hpp"
-#include "relay/schedule/queue_control.hpp"
 #include "relay/spool/spool.hpp"
 
 namespace chainmail::schedule {

@@ -1,5 +1,5 @@
 // queue_control: the operator's queue actions; spool record first, then logs.
-#include "relay/schedule/queue_control.hpp"
+#include "relay/outbound/queue_control.hpp"
 
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
@@ -12,7 +12,7 @@
 #include "policy/failure_table.hpp"
 #include "policy/partner_match.hpp"
 #include "relay/bounce/ndr.hpp"
-#include "relay/schedule/settle.hpp"
+#include "relay/settle/settle.hpp"
 
 namespace chainmail::schedule {
 
