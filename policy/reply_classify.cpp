@@ -40,7 +40,10 @@ std::optional<std::string> parse_enhanced_status(std::string_view text) {
     const std::size_t detail = number(text.substr(pos), 3);
     if (detail == 0) return std::nullopt;
     pos += detail;
-    if (pos < text.size() && text[pos] != ' ' && text[pos] != '\t') return std::nullopt;
+    // RFC 5321 §4.2: the code ends at the text's space, or at the end of the line.
+    if (pos < text.size() && text[pos] != ' ' && text[pos] != '\t' && text[pos] != '\r' &&
+        text[pos] != '\n')
+        return std::nullopt;
     return std::string(text.substr(0, pos));
 }
 

@@ -19,7 +19,9 @@ enum class ReplyClass { Ok, TempFail, PermFail };
 ReplyClass classify(const SmtpReply& reply);
 
 // "5.1.1 User unknown" -> "5.1.1"; nullopt when the text does not start with
-// a valid enhanced status code (class 2, 4 or 5; subject 0-999; detail 0-999).
+// a valid enhanced status code (RFC 3463 §2: class 2, 4 or 5; subject and
+// detail 0-999 without leading zeros) followed by white space or the end.
+// The one parser of "X.Y.Z" in the relay: replies, reports and logs use it.
 std::optional<std::string> parse_enhanced_status(std::string_view text);
 
 // One line of a reply ("250-PIPELINING") into a SmtpReply; nullopt when malformed.

@@ -1,7 +1,8 @@
 #include "relay/bounce/ndr_reason.hpp"
 
-#include <cctype>
 #include <optional>
+
+#include "policy/reply_classify.hpp"
 
 namespace chainmail::bounce {
 namespace {
@@ -10,28 +11,8 @@ using policy::Reason;
 
 // "5.7.1" after the 3-digit code of a reply line ("550 5.7.1 text"), if valid.
 std::optional<std::string> enhanced_code(std::string_view reply) {
-    if (reply.size() < 9) return std::nullopt;
-    std::string_view rest = reply.substr(4);
-    std::size_t i = 0;
-    auto digits = [&](std::size_t max) {
-        std::size_t start = i;
-        while (i < rest.size() && i - start < max &&
-               std::isdigit(static_cast<unsigned char>(rest[i]))) {
-            ++i;
-        }
-        return i > start;
-    };
-    if (!digits(1) || i >= rest.size() || rest[i] != '.') return std::nullopt;
-    ++i;
-    if (!digits(3) || i >= rest.size() || rest[i] != '.') return std::nullopt;
-    ++i;
-    if (!digits(3)) return std::nullopt;
-    if (i < rest.size() && rest[i] != ' ' && rest[i] != '\r' && rest[i] != '\n') {
-        return std::nullopt;
-    }
-    std::string code(rest.substr(0, i));
-    if (code[0] != '2' && code[0] != '4' && code[0] != '5') return std::nullopt;
-    return code;
+    if (reply.size() < 4) return std::nullopt;
+    return policy::parse_enhanced_status(reply.substr(4));
 }
 
 }  // namespace

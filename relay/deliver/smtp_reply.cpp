@@ -4,27 +4,13 @@
 #include <cctype>
 #include <charconv>
 
+#include "policy/reply_classify.hpp"
+
 namespace chainmail::deliver {
 namespace {
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
-}
-
-// "d.ddd.ddd" with the class matching the reply code's first digit (RFC 3463 §2).
-std::size_t enhanced_length(std::string_view text, int code) {
-    std::size_t i = 0;
-    if (text.empty() || text[0] - '0' != code / 100) return 0;
-    i = 1;
-    for (int part = 0; part < 2; ++part) {
-        if (i >= text.size() || text[i] != '.') return 0;
-        ++i;
-        std::size_t digits = 0;
-        while (i < text.size() && is_digit(text[i]) && digits < 4) ++i, ++digits;
-        if (digits == 0 || digits > 3) return 0;
-    }
-    if (i < text.size() && text[i] != ' ') return 0;
-    return i;
 }
 
 std::string upper(std::string_view s) {
@@ -62,13 +48,14 @@ ReplyParser::Status ReplyParser::feed(std::string_view line) {
     if (!started_) {
         reply_.code = code;
         started_ = true;
-        if (const std::size_t n = enhanced_length(text, code)) {
-            reply_.enhanced = std::string(text.substr(0, n));
-        }
+        // RFC 3463 §2: the enhanced code's class agrees with the reply code's.
+        if (auto enhanced = policy::parse_enhanced_status(text);
+            enhanced && (*enhanced)[0] - '0' == code / 100)
+            reply_.enhanced = std::move(*enhanced);
     }
     if (!reply_.enhanced.empty() && text.substr(0, reply_.enhanced.size()) == reply_.enhanced) {
         text.remove_prefix(reply_.enhanced.size());
-        if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
+        if (!text.empty() && (text[0] == ' ' || text[0] == '\t')) text.remove_prefix(1);
     }
     reply_.lines.emplace_back(text);
     return sep == '-' ? Status::Incomplete : Status::Complete;
