@@ -82,7 +82,7 @@ void SmtpServer::accept_next(std::size_t index) {
                                   sock->close(ignored);
                               });
         } else {
-            std::make_shared<Session>(core, std::move(socket), listeners_[index]->conf)->start();
+            std::make_shared<TcpSession>(core, std::move(socket), listeners_[index]->conf)->start();
         }
         accept_next(index);
     });

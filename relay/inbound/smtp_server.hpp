@@ -38,6 +38,8 @@ struct ServerOptions {
     // Postfix postscreen-style pregreet test: a client that sends before
     // this delay has passed gets 554 and is disconnected. 0 turns it off.
     std::chrono::milliseconds greet_delay{300};
+    // Multiplies every session deadline (session_deadlines.hpp); tests use < 1.
+    double deadline_scale = 1.0;
 };
 
 class Session;

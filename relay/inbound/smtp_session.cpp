@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "policy/smtp_codec.hpp"
@@ -96,17 +98,14 @@ void InputBuffer::shrink_to(std::size_t cap) {
     cap_ = cap;
 }
 
-Session::Session(std::shared_ptr<ServerCore> core, asio::ip::tcp::socket socket,
+Session::Session(std::shared_ptr<ServerCore> core, const asio::any_io_executor& ex,
                  config::Listener listener)
-    : core_(std::move(core)),
-      state_(core_->state),
-      socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
-      listener_(std::move(listener)) {
+    : core_(std::move(core)), state_(core_->state), timer_(ex), listener_(std::move(listener)) {
     core_->sessions.insert(this);
     metrics::inbound_connection_opened();
-    boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+}
+
+void Session::set_client(const asio::ip::tcp::endpoint& ep, const boost::system::error_code& ec) {
     auto addr = ep.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped())
         addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
@@ -133,15 +132,21 @@ Session::~Session() {
     }
 }
 
-void Session::begin_shutdown() {
-    stopping_ = true;
-    // Waiting for a command, nothing was acknowledged that is not on disk: a
-    // client between MAIL and DATA gets 421 and retries later. Reading DATA
-    // or committing it runs to its end.
-    if (reading_command_) {
-        boost::system::error_code ec;
-        socket_.cancel(ec);  // the loop answers 421 and ends
-    }
+void Session::arm(Clock::duration d) {
+    deadline_ = Clock::now() + scaled(d);
+    // One wait is always outstanding; moving it earlier cancels it, and its
+    // handler re-waits for the new deadline.
+    if (deadline_ < timer_.expiry()) timer_.expires_at(deadline_);
+}
+
+void Session::disarm() {
+    deadline_ = Clock::time_point::max();
+}
+
+Session::Clock::duration Session::scaled(Clock::duration d) const {
+    const double scale = core_->options.deadline_scale;
+    if (scale == 1.0) return d;
+    return std::chrono::duration_cast<Clock::duration>(d * scale);
 }
 
 void Session::reply(int code, std::string_view text) {

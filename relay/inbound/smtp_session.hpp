@@ -6,9 +6,11 @@
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -45,29 +47,27 @@ class InputBuffer {
     std::size_t cap_ = 0, begin_ = 0, end_ = 0;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// The dialogue of one connection: its state and the verbs, apart from the
+// stream it runs on (BasicSession below), so that it is compiled once.
+class Session {
   public:
-    Session(std::shared_ptr<ServerCore> core, boost::asio::ip::tcp::socket socket,
-            config::Listener listener);
-    ~Session();
+    virtual ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
-    void start();  // spawns run() on the socket's executor
     // Server shutdown: waiting for a command, 421 at once; in DATA, after its reply.
-    void begin_shutdown();
+    virtual void begin_shutdown() = 0;
 
-  private:
+  protected:
+    using Clock = std::chrono::steady_clock;
     enum class Action : std::uint8_t { Continue, Data, StartTls, Quit, Close };
     enum class SaslStep : std::uint8_t { None, PlainResponse, LoginUser, LoginPassword };
 
-    boost::asio::awaitable<void> run();
-    template <class Stream>
-    boost::asio::awaitable<Action> command_loop(Stream& s);
-    template <class Stream>
-    boost::asio::awaitable<bool> fill(Stream& s, SessionState state);
-    template <class Stream>
-    boost::asio::awaitable<bool> flush(Stream& s);
-    template <class Stream>
-    boost::asio::awaitable<Action> read_data(Stream& s);
+    Session(std::shared_ptr<ServerCore> core, const boost::asio::any_io_executor& ex,
+            config::Listener listener);
+    // The peer's address (`ec`: unknown), matched against relay_from.networks.
+    void set_client(const boost::asio::ip::tcp::endpoint& ep, const boost::system::error_code& ec);
+
     boost::asio::awaitable<Action> finish_data(std::string message, const DataReader& reader);
 
     // `pending`: bytes the client sent after this line before seeing our reply.
@@ -90,17 +90,17 @@ class Session : public std::enable_shared_from_this<Session> {
     void reply(int code, std::string_view text);
     Action error(int code, std::string_view text);  // counts toward max_errors
 
-    void arm(std::chrono::steady_clock::duration d);
+    // A deadline from now (scaled by ServerOptions::deadline_scale).
+    void arm(Clock::duration d);
     void disarm();
-    void on_timer();
+    Clock::duration scaled(Clock::duration d) const;
 
     const config::Config& cfg() const { return *state_->config; }
 
     std::shared_ptr<ServerCore> core_;
     std::shared_ptr<const ServerState> state_;
-    boost::asio::ip::tcp::socket socket_;
     boost::asio::steady_timer timer_;
-    std::chrono::steady_clock::time_point deadline_;
+    Clock::time_point deadline_;
     config::Listener listener_;
     InputBuffer in_;
     std::string out_;  // replies not yet sent (RFC 2920: sent before we block on a read)
@@ -122,5 +122,38 @@ class Session : public std::enable_shared_from_this<Session> {
     bool closed_ = false;
     Transaction tx_;
 };
+
+// The session over a stream: `Socket` is the TCP socket in the server and an
+// in-memory stream in tests (it needs what a TCP socket offers: async reads
+// and writes, available, cancel, shutdown, close, remote_endpoint). After
+// STARTTLS the same dialogue runs over an ssl::stream<Socket&>. The
+// definitions are in smtp_session_io.hpp.
+template <class Socket>
+class BasicSession final : public Session,
+                           public std::enable_shared_from_this<BasicSession<Socket>> {
+  public:
+    BasicSession(std::shared_ptr<ServerCore> core, Socket socket, config::Listener listener);
+
+    void start();  // spawns run() on the socket's executor
+    void begin_shutdown() override;
+
+  private:
+    boost::asio::awaitable<void> run();
+    template <class Stream>
+    boost::asio::awaitable<Action> command_loop(Stream& s);
+    template <class Stream>
+    boost::asio::awaitable<bool> fill(Stream& s, SessionState state);
+    template <class Stream>
+    boost::asio::awaitable<bool> flush(Stream& s);
+    template <class Stream>
+    boost::asio::awaitable<Action> read_data(Stream& s);
+    void on_timer();
+
+    Socket socket_;
+};
+
+// The server's sessions, instantiated in smtp_session_io.cpp.
+using TcpSession = BasicSession<boost::asio::ip::tcp::socket>;
+extern template class BasicSession<boost::asio::ip::tcp::socket>;
 
 }  // namespace chainmail::inbound

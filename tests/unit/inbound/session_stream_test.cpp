@@ -1,0 +1,264 @@
+// The inbound session on an in-memory stream: the dialogue end to end, and
+// what a client can do wrong (split writes, pipelining too early, closing
+// mid-DATA, falling silent), each a scenario that runs in milliseconds.
+#include <catch2/catch.hpp>
+
+#include "session_fixture.hpp"
+
+using namespace session_fixture;
+
+namespace {
+
+constexpr std::string_view kMessage =
+    "Subject: test\r\nMessage-ID: <1@client.test>\r\n\r\n..a line with a dot\r\nbody\r\n";
+
+// EHLO, MAIL, RCPT, DATA, the message, QUIT: each reply checked.
+asio::awaitable<void> whole_transaction(Client& c) {
+    co_await c.expect("220 mx.relay.test ESMTP chainmail\r\n");
+    co_await c.send("EHLO client.test\r\n");
+    co_await c.expect(std::string(kEhloReply));
+    co_await c.send("MAIL FROM:<alice@client.test>\r\n");
+    co_await c.expect("250 2.1.0 Ok\r\n");
+    co_await c.send("RCPT TO:<bob@example.test>\r\n");
+    co_await c.expect("250 2.1.5 Ok\r\n");
+    co_await c.send("DATA\r\n");
+    co_await c.expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    co_await c.send(std::string(kMessage) + ".\r\n");
+    co_await c.expect("250 2.0.0 Ok: queued as ...");
+    co_await c.send("QUIT\r\n");
+    co_await c.expect("221 2.0.0 Bye\r\n");
+    co_await c.expect_closed();
+}
+
+}  // namespace
+
+TEST_CASE("a whole transaction is queued, however the reads are cut", "[session]") {
+    Scenario s;
+    std::size_t read_size = 0;
+    SECTION("whole writes") {
+        read_size = 0;
+    }
+    SECTION("one byte per read") {
+        read_size = 1;
+    }
+    SECTION("seven bytes per read") {
+        read_size = 7;
+    }
+    s.run(whole_transaction, read_size);
+    REQUIRE(s.spool.committed.size() == 1);
+    const auto& m = s.spool.committed.front();
+    CHECK(m.env.sender == "alice@client.test");
+    REQUIRE(m.env.recipients.size() == 1);
+    CHECK(m.env.recipients.front().address == "bob@example.test");
+    CHECK(m.env.client_ip == "127.0.0.1");
+    CHECK(m.env.client_helo == "client.test");
+    CHECK(m.env.message_id == "<1@client.test>");
+    // RFC 5321 §4.4: Received prepended; §4.5.2: the stuffed dot removed.
+    CHECK(m.message.rfind("Received: from client.test", 0) == 0);
+    CHECK(m.message.find("\r\n\r\n.a line with a dot\r\nbody\r\n") != std::string::npos);
+    CHECK(s.session_ended());
+}
+
+TEST_CASE("a command split across writes is read whole", "[session]") {
+    Scenario s;
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EH");
+        co_await c.send("LO client.test\r");
+        co_await c.send("\n");
+        co_await c.expect(std::string(kEhloReply));
+        co_await c.send("NO");
+        co_await c.send("OP\r");
+        co_await c.send("\n");
+        co_await c.expect("250 2.0.0 Ok\r\n");
+        co_await c.send("QUIT\r\n");
+        co_await c.expect("221 2.0.0 Bye\r\n");
+    });
+    CHECK(s.session_ended());
+}
+
+TEST_CASE("PIPELINING: MAIL, RCPT and DATA in one write are answered in order (RFC 2920)",
+          "[session][pipelining]") {
+    Scenario s;
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.reply();
+        co_await c.send(
+            "MAIL FROM:<alice@client.test>\r\nRCPT TO:<bob@example.test>\r\n"
+            "RCPT TO:<carol@example.test>\r\nDATA\r\n");
+        co_await c.expect("250 2.1.0 Ok\r\n");
+        co_await c.expect("250 2.1.5 Ok\r\n");
+        co_await c.expect("250 2.1.5 Ok\r\n");
+        co_await c.expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+        co_await c.send("Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n");
+        co_await c.expect("250 2.0.0 Ok: queued as ...");
+        co_await c.expect("221 2.0.0 Bye\r\n");
+    });
+    REQUIRE(s.spool.committed.size() == 1);
+    CHECK(s.spool.committed.front().env.recipients.size() == 2);
+}
+
+TEST_CASE("extra bytes behind DATA: message text before 354 is refused, nothing queued",
+          "[session][pipelining]") {
+    Scenario s;
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.reply();
+        // SMTP smuggling sends the text without waiting for 354.
+        co_await c.send(
+            "MAIL FROM:<alice@client.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+            "Subject: x\r\n\r\nhi\r\n.\r\n");
+        co_await c.expect("250 2.1.0 Ok\r\n");
+        co_await c.expect("250 2.1.5 Ok\r\n");
+        co_await c.expect("554 5.5.0 Error: SMTP protocol synchronization\r\n");
+        co_await c.expect_closed();
+    });
+    CHECK(s.spool.committed.empty());
+    CHECK(s.session_ended());
+}
+
+TEST_CASE("a client that closes in the middle of DATA: nothing queued, the session ends",
+          "[session][data]") {
+    Scenario s;
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.reply();
+        co_await c.send("MAIL FROM:<alice@client.test>\r\n");
+        co_await c.reply();
+        co_await c.send("RCPT TO:<bob@example.test>\r\n");
+        co_await c.reply();
+        co_await c.send("DATA\r\n");
+        co_await c.expect("354 ...");
+        co_await c.send("Subject: x\r\n\r\nhalf a mess");
+        c.close();
+    });
+    CHECK(s.spool.committed.empty());
+    CHECK(s.session_ended());
+}
+
+TEST_CASE("a silent client gets 421 4.4.2 when a deadline passes", "[session][deadline]") {
+    Scenario s;
+    s.cfg.limits.command_timeout = std::chrono::seconds(1);
+    s.cfg.limits.data_timeout = std::chrono::seconds(1);
+    s.options.deadline_scale = 0.05;  // 50 ms
+    const auto started = std::chrono::steady_clock::now();
+    SECTION("waiting for a command") {
+        s.run([](Client& c) -> asio::awaitable<void> {
+            co_await c.reply();
+            co_await c.send("EHLO client.test\r\n");
+            co_await c.reply();
+            co_await c.expect("421 4.4.2 mx.relay.test Error: timeout exceeded\r\n");
+            co_await c.expect_closed();
+        });
+    }
+    SECTION("in the middle of DATA: nothing queued") {
+        s.run([](Client& c) -> asio::awaitable<void> {
+            co_await c.reply();
+            co_await c.send("EHLO client.test\r\n");
+            co_await c.reply();
+            co_await c.send("MAIL FROM:<alice@client.test>\r\n");
+            co_await c.reply();
+            co_await c.send("RCPT TO:<bob@example.test>\r\n");
+            co_await c.reply();
+            co_await c.send("DATA\r\n");
+            co_await c.reply();
+            co_await c.send("Subject: x\r\n\r\nand then nothing");
+            co_await c.expect("421 4.4.2 mx.relay.test Error: timeout exceeded\r\n");
+            co_await c.expect_closed();
+        });
+    }
+    CHECK(s.spool.committed.empty());
+    CHECK(s.session_ended());
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+}
+
+TEST_CASE("a bare LF in a command line ends the session with 550 (SMTP smuggling)", "[session]") {
+    Scenario s;
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EHLO client.test\n");
+        co_await c.expect("550 5.5.2 Error: bare <LF> received\r\n");
+        co_await c.expect_closed();
+    });
+    CHECK(s.session_ended());
+}
+
+TEST_CASE("a NUL byte in DATA refuses the message (5.6.0); the session goes on",
+          "[session][data]") {
+    Scenario s;
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("HELO client.test\r\n");
+        co_await c.reply();
+        co_await c.send("MAIL FROM:<alice@client.test>\r\n");
+        co_await c.reply();
+        co_await c.send("RCPT TO:<bob@example.test>\r\n");
+        co_await c.reply();
+        co_await c.send("DATA\r\n");
+        co_await c.reply();
+        co_await c.send(std::string("Subject: x\r\n\r\na\r\n\0.\r\n.\r\n", 24));
+        co_await c.expect("550 5.6.0 Error: message contains NUL characters\r\n");
+        co_await c.send("NOOP\r\n");
+        co_await c.expect("250 2.0.0 Ok\r\n");
+    });
+    CHECK(s.spool.committed.empty());
+}
+
+TEST_CASE("a spool that cannot store: 452, and the message is not acknowledged",
+          "[session][data]") {
+    Scenario s;
+    s.spool.fail = std::make_error_code(std::errc::no_space_on_device);
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.reply();
+        co_await c.send("MAIL FROM:<alice@client.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n");
+        co_await c.reply();
+        co_await c.reply();
+        co_await c.reply();
+        co_await c.send("Subject: x\r\n\r\nhi\r\n.\r\n");
+        co_await c.expect("452 4.3.1 Insufficient system storage, try again later\r\n");
+    });
+    CHECK(s.spool.committed.empty());
+}
+
+TEST_CASE("a client outside relay_from.networks may not relay", "[session]") {
+    Scenario s;
+    s.cfg.relay_from.networks = {*config::parse_cidr("192.0.2.0/24")};
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.reply();
+        co_await c.send("MAIL FROM:<alice@client.test>\r\n");
+        co_await c.reply();
+        co_await c.send("RCPT TO:<bob@example.test>\r\n");
+        co_await c.expect("554 5.7.1 <bob@example.test>: Relay access denied\r\n");
+    });
+}
+
+TEST_CASE("server shutdown: a session waiting for a command gets 421 4.3.2", "[session]") {
+    Scenario s;
+    s.run([&s](Client& c) -> asio::awaitable<void> {
+        co_await c.reply();
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.reply();
+        for (auto* session : s.core->sessions) session->begin_shutdown();
+        co_await c.expect("421 4.3.2 mx.relay.test Service shutting down\r\n");
+        co_await c.expect_closed();
+    });
+    CHECK(s.session_ended());
+}
+
+TEST_CASE("a client that talks before the greeting is refused (pregreet)", "[session]") {
+    Scenario s;
+    s.options.greet_delay = std::chrono::milliseconds(20);
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.send("EHLO eager.test\r\n");
+        co_await c.expect("554 5.5.1 mx.relay.test Error: talking before the greeting\r\n");
+        co_await c.expect_closed();
+    });
+    CHECK(s.session_ended());
+}
