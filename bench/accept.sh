@@ -1,19 +1,32 @@
 #!/bin/bash
 # accept.sh: the acceptance benchmark. Measures on this machine, in one run,
 # chainmail serve against a private Postfix (smtpd + cleanup, fsync'ed queue,
-# nothing delivered) and the loopback ceiling (smtp-source -> smtp-sink);
-# prints a table and writes bench/RESULTS.md. Not a test: it asserts nothing.
+# every message held) and the loopback ceiling (smtp-source -> smtp-sink);
+# chainmail three ways: with `--no-delivery`, delivering to a destination that
+# refuses connections (every message deferred once), and delivering to a live
+# STARTTLS sink. Prints a table and writes bench/RESULTS.md. Not a test: it
+# asserts nothing.
 #
-# Usage: bench/accept.sh
-# Environment (all optional):
+# Usage: bench/accept.sh [-n RUNS] [-m MSGS] [--modes "nodelivery refuse tls"]
+#                        [--throughput-only] [--perf DIR]
+#   -n RUNS       runs per figure, each figure is their median (default 3)
+#   -m MSGS       messages per throughput run (default 5000; 10 KB, 20 sessions)
+#   --modes LIST  which chainmail modes to measure (default all three)
+#   --throughput-only   skip the fsync, memory and latency figures
+#   --perf DIR    record `perf record -g` of serve during each delivering run
+#                 into DIR/MODE.RUN.data (needs linux-perf)
+# Environment (all optional; the flags win):
 #   CHAINMAIL   the binary to measure (default: build/chainmail, built here)
-#   RUNS=5      runs per figure; each figure is the median
-#   MSGS=10000  messages per throughput run (10 KB each, 20 sessions)
+#   RUNS MSGS MODES   as the flags
 #   IDLE=1000   idle sessions for the memory figure
 #   LAT_RATE=200 LAT_COUNT=1000   fixed-rate load for the latency figure
+#   DRAIN_TIMEOUT=120  seconds a delivering run may take to defer or deliver
+#                      everything after the load ends
 #   RESULTS     where to write the Markdown (default: bench/RESULTS.md)
+# With the defaults the whole run takes 2-5 minutes on 2 cores.
 # Needs root (Postfix's master runs as root) and the Debian packages postfix
-# (smtp-source, smtp-sink), g++, cmake. Everything listens on 127.0.0.1 only.
+# (smtp-source, smtp-sink), g++, cmake, libboost-dev, libssl-dev. Everything
+# listens on 127.0.0.1 only.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,8 +34,24 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/tests/lab/lib/postfix.sh"
 source "$ROOT/bench/lib/bench.sh"
 
-RUNS=${RUNS:-5}
-MSGS=${MSGS:-10000}
+RUNS=${RUNS:-3}
+MSGS=${MSGS:-5000}
+MODES=${MODES:-nodelivery refuse tls}
+THROUGHPUT_ONLY=0
+PERF_DIR=""
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
+COMMAND="bench/accept.sh $*"
+while [ $# -gt 0 ]; do
+    case $1 in
+        -n | --runs) RUNS=$2; shift 2 ;;
+        -m | --messages) MSGS=$2; shift 2 ;;
+        --modes) MODES=$2; shift 2 ;;
+        --throughput-only) THROUGHPUT_ONLY=1; shift ;;
+        --perf) PERF_DIR=$(realpath -m "$2"); shift 2 ;;
+        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+        *) echo "accept.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
 SIZE=10240
 SESSIONS=20
 IDLE=${IDLE:-1000}
@@ -36,13 +65,18 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/chainmail-bench.XXXXXX")
 chmod 0755 "$WORK"
 PF=$WORK/postfix
 SINK_PID=""
+TLS_SINK_PID=""
 CM_PID=""
 IDLE_PID=""
+PERF_PID=""
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cleanup() {
     [ -n "$IDLE_PID" ] && kill "$IDLE_PID" 2>/dev/null
     cm_stop
+    [ -n "$PERF_PID" ] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
     [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
+    [ -n "$TLS_SINK_PID" ] && kill "$TLS_SINK_PID" 2>/dev/null && wait "$TLS_SINK_PID" 2>/dev/null
     [ -d "$PF/etc" ] && pf_stop "$PF"
     rm -rf "$WORK"
 }
@@ -61,6 +95,10 @@ if [ -z "${CHAINMAIL:-}" ]; then
 fi
 TOOL=$WORK/smtpbench
 g++ -std=c++20 -O2 -pthread -o "$TOOL" "$ROOT/bench/smtpbench.cpp" || exit 1
+if [[ " $MODES " == *" tls "* ]]; then
+    g++ -std=c++20 -O2 -pthread -o "$WORK/sink" "$ROOT/bench/sink/sink.cpp" -lssl -lcrypto ||
+        exit 1
+fi
 
 # --- servers -----------------------------------------------------------------
 PF_PORT=$(pf_free_port)
@@ -75,8 +113,24 @@ SINK_PORT=$(pf_free_port)
 smtp-sink -u postfix "127.0.0.1:$SINK_PORT" 256 &
 SINK_PID=$!
 
+# The live destination of mode tls: bench/sink with STARTTLS, for the whole run.
+TLS_SINK_PORT=$(pf_free_port)
+if [[ " $MODES " == *" tls "* ]]; then
+    bash "$ROOT/tests/lab/lib/certs.sh" selfsigned "$WORK/pki" sink sink.bench.test >/dev/null ||
+        exit 1
+    "$WORK/sink" --listen "127.0.0.1:$TLS_SINK_PORT" --cert "$WORK/pki/sink.chain.pem" \
+        --key "$WORK/pki/sink.key" --report "$WORK/tls-sink.rep" --status "$WORK/tls-sink.st" \
+        --max-seconds 3600 >"$WORK/tls-sink.out" 2>&1 &
+    TLS_SINK_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^ready' "$WORK/tls-sink.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q '^ready' "$WORK/tls-sink.out" || { log "TLS sink did not start"; exit 1; }
+fi
+
 CM_OK=0
-if cm_start; then
+if cm_start nodelivery; then
     CM_OK=1
     cm_stop
 else
@@ -84,7 +138,10 @@ else
 fi
 
 # --- a, b: throughput, interleaved so drift hits every subject alike ----------
-declare -a R_PF R_SINK R_CM W_PF W_SINK W_CM CPU_CM
+# Per chainmail mode: R_CM[mode] "rate rate ...", W_CM wall rates, CPU_CM,
+# DRAIN_CM (seconds after the load until every message was deferred or delivered).
+declare -a R_PF R_SINK W_PF W_SINK
+declare -A R_CM W_CM CPU_CM DRAIN_CM
 for ((run = 1; run <= RUNS; run++)); do
     postsuper -c "$PF/etc" -d ALL hold >/dev/null 2>&1
     read -r w s < <(steady_rate "$PF_PORT" "$MSGS") && R_PF+=("$s") && W_PF+=("$w")
@@ -95,18 +152,50 @@ for ((run = 1; run <= RUNS; run++)); do
     read -r w s < <(steady_rate "$SINK_PORT" "$MSGS") && R_SINK+=("$s") && W_SINK+=("$w")
     log "sink run $run: steady ${s:-?}/s wall ${w:-?}/s"
 
-    if [ "$CM_OK" = 1 ] && cm_start; then
+    [ "$CM_OK" = 1 ] || continue
+    for mode in $MODES; do
+        cm_start "$mode" || continue
+        sink0=$(tls_sink_count)
+        [ -n "$PERF_DIR" ] && [ "$mode" != nodelivery ] && perf_start "$PERF_DIR/$mode.$run.data"
         cpu0=$(cpu_ticks "$CM_PID") t0=$(date +%s.%N)
-        read -r w s < <(steady_rate "$CM_PORT" "$MSGS") && R_CM+=("$s") && W_CM+=("$w")
-        CPU_CM+=("$(awk -v a="$cpu0" -v b="$(cpu_ticks "$CM_PID")" -v t0="$t0" -v t1="$(date +%s.%N)" \
-            -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", (b - a) / hz / (t1 - t0) * 100}')")
-        queued=$(cm_queued)
-        [ "$queued" = "$MSGS" ] || log "chainmail run $run: $queued of $MSGS messages queued"
-        log "chainmail run $run: steady ${s:-?}/s wall ${w:-?}/s queued $queued cpu ${CPU_CM[-1]}%"
+        if read -r w s < <(steady_rate "$CM_PORT" "$MSGS"); then
+            R_CM[$mode]+="$s " W_CM[$mode]+="$w "
+        fi
+        cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$CM_PID")" -v t0="$t0" -v t1="$(date +%s.%N)" \
+            -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", (b - a) / hz / (t1 - t0) * 100}')
+        CPU_CM[$mode]+="$cpu "
+        perf_stop
+        note=""
+        case $mode in
+            nodelivery)
+                queued=$(cm_queued)
+                [ "$queued" = "$MSGS" ] || log "chainmail run $run: $queued of $MSGS messages queued"
+                note="queued $queued"
+                ;;
+            refuse)
+                # Every accepted message is deferred once and stays queued.
+                d=$(drain_wait cm_deferred)
+                DRAIN_CM[$mode]+="$d "
+                queued=$(cm_queued)
+                note="deferred $(cm_deferred) in +${d}s, queued $queued"
+                [ "$queued" = "$MSGS" ] || log "chainmail $mode run $run: $queued of $MSGS queued"
+                ;;
+            tls)
+                d=$(drain_wait tls_sink_delta "$sink0")
+                DRAIN_CM[$mode]+="$d "
+                note="delivered $(tls_sink_delta "$sink0") in +${d}s"
+                ;;
+        esac
+        log "chainmail $mode run $run: steady ${s:-?}/s wall ${w:-?}/s cpu ${cpu}% $note"
         cm_stop
-    fi
+    done
 done
 postsuper -c "$PF/etc" -d ALL hold >/dev/null 2>&1
+
+if [ "$THROUGHPUT_ONLY" = 1 ]; then
+    report
+    exit 0
+fi
 
 # --- c: durable batches per second of this disk ---------------------------------
 declare -a R_SYNC
@@ -117,7 +206,7 @@ log "fdatasync/s: ${R_SYNC[*]}"
 
 # --- d: memory per idle session ------------------------------------------------
 CM_IDLE_KB=""
-if [ "$CM_OK" = 1 ] && cm_start; then
+if [ "$CM_OK" = 1 ] && cm_start nodelivery; then
     "$TOOL" idle 127.0.0.1 "$CM_PORT" 20 10 </dev/null >/dev/null # warm up
     sleep 0.5
     rss0=$(rss_kb "$CM_PID")
@@ -145,7 +234,7 @@ declare -a L50_PF L99_PF L50_CM L99_CM
 for ((run = 1; run <= RUNS; run++)); do
     read -r p50 p99 < <(latency "$PF_PORT") && L50_PF+=("$p50") && L99_PF+=("$p99")
     postsuper -c "$PF/etc" -d ALL hold >/dev/null 2>&1
-    if [ "$CM_OK" = 1 ] && cm_start; then
+    if [ "$CM_OK" = 1 ] && cm_start nodelivery; then
         read -r p50 p99 < <(latency "$CM_PORT") && L50_CM+=("$p50") && L99_CM+=("$p99")
         cm_stop
     fi

@@ -1,15 +1,27 @@
 # shellcheck shell=bash
 # bench.sh: helpers for bench/accept.sh (sourced; uses its variables WORK,
-# TOOL, CHAINMAIL, SIZE, SESSIONS, MSGS, IDLE, LAT_*, FROM, RCPT, RESULTS).
-# Servers are started and stopped by PID; every wait is bounded in time.
+# TOOL, CHAINMAIL, SIZE, SESSIONS, MSGS, IDLE, LAT_*, FROM, RCPT, RESULTS,
+# TLS_SINK_PORT). Servers are started and stopped by PID; every wait is
+# bounded in time.
 
 DEAD_PORT=$(pf_free_port) # nothing listens here: delivery attempts fail at once
 
-# Starts `chainmail serve` on a free port with a fresh spool; sets CM_PID,
-# CM_PORT, CM_CFG. `--no-delivery` keeps the outbound side idle, like
-# Postfix's hold queue, so only acceptance is measured.
+# cm_start [MODE]: starts `chainmail serve` on a free port with a fresh spool;
+# sets CM_PID, CM_PORT, CM_CFG, CM_DIR. MODE:
+#   nodelivery (default)  `--no-delivery`: the outbound side stays idle, like
+#                         Postfix's hold queue, so only acceptance is measured;
+#   refuse                delivery on; the only destination refuses connections,
+#                         so every message is deferred (once, within a run);
+#   tls                   delivery on to a live STARTTLS sink (tls: encrypt).
 cm_start() {
-    local i
+    local i mode=${1:-nodelivery} hop tls=none args=(serve)
+    hop="[127.0.0.1]:$DEAD_PORT"
+    case $mode in
+        nodelivery) args+=(--no-delivery) ;;
+        refuse) ;;
+        tls) hop="[127.0.0.1]:$TLS_SINK_PORT" tls=encrypt ;;
+        *) log "cm_start: unknown mode $mode"; return 1 ;;
+    esac
     CM_PORT=$(pf_free_port)
     CM_DIR=$(mktemp -d "$WORK/cm.XXXXXX")
     CM_CFG=$CM_DIR/chainmail.yaml
@@ -29,12 +41,12 @@ dns:
 partners:
   - name: bench
     domains: [bench.test]
-    tls: none
-    next_hop: "[127.0.0.1]:$DEAD_PORT"
+    tls: $tls
+    next_hop: "$hop"
     on_tls_failure: defer
 EOF
     [ -x "$CHAINMAIL" ] || return 1
-    "$CHAINMAIL" serve --no-delivery -c "$CM_CFG" >"$CM_DIR/serve.log" 2>&1 &
+    "$CHAINMAIL" "${args[@]}" -c "$CM_CFG" >"$CM_DIR/serve.log" 2>&1 &
     CM_PID=$!
     for ((i = 0; i < 200; i++)); do
         if ! kill -0 "$CM_PID" 2>/dev/null; then
@@ -63,6 +75,49 @@ cm_stop() {
     wait "$CM_PID" 2>/dev/null
     CM_PID=""
     rm -rf "$CM_DIR"
+}
+
+# Messages the TLS sink has received since it started (0 before the first).
+tls_sink_count() { awk '{print $3}' "$WORK/tls-sink.st" 2>/dev/null || echo 0; }
+tls_sink_delta() { echo $(($(tls_sink_count) - $1)); }
+
+# Deferrals in the current serve's delivery log.
+cm_deferred() { grep -c '"event":"deferred"' "$CM_DIR/delivery.jsonl" 2>/dev/null || echo 0; }
+
+# drain_wait FUNC ARGS...: waits (at most DRAIN_TIMEOUT s) until FUNC ARGS
+# prints MSGS or more; prints the seconds it waited, or "timeout".
+drain_wait() {
+    local t0 n
+    t0=$(date +%s.%N)
+    while :; do
+        n=$("$@")
+        [ "$n" -ge "$MSGS" ] 2>/dev/null && break
+        if awk -v t0="$t0" -v now="$(date +%s.%N)" -v max="$DRAIN_TIMEOUT" \
+            'BEGIN{exit !(now - t0 > max)}'; then
+            echo timeout
+            return 1
+        fi
+        sleep 0.1
+    done
+    awk -v t0="$t0" -v now="$(date +%s.%N)" 'BEGIN{printf "%.1f\n", now - t0}'
+}
+
+# perf_start FILE: samples serve (CM_PID) with call graphs until perf_stop.
+# PERF_CALLGRAPH (default dwarf: the Release build keeps no frame pointers).
+perf_start() {
+    command -v perf >/dev/null || { log "perf not installed (apt-get install linux-perf)"; return 1; }
+    mkdir -p "$(dirname "$1")"
+    perf record -F 499 --call-graph "${PERF_CALLGRAPH:-dwarf,16384}" -o "$1" -p "$CM_PID" \
+        >"$1.log" 2>&1 &
+    PERF_PID=$!
+    sleep 0.5 # perf attaches before the load starts
+}
+
+perf_stop() {
+    [ -n "${PERF_PID:-}" ] || return 0
+    kill -INT "$PERF_PID" 2>/dev/null
+    wait "$PERF_PID" 2>/dev/null
+    PERF_PID=""
 }
 
 # How many messages `chainmail queue list --json` shows ("?" if it cannot).
@@ -154,52 +209,104 @@ verdict() {
         print ok ? "PASS" : "MISS" }'
 }
 
+# One row of the acceptance table for chainmail MODE.
+accept_row() {
+    local mode=$1 label=$2 cm pf sink rp rs
+    # shellcheck disable=SC2086 # the runs are a space-separated list
+    cm=$(median ${R_CM[$mode]:-})
+    pf=$(median "${R_PF[@]}") sink=$(median "${R_SINK[@]}")
+    rp=$(ratio "$cm" "$pf") rs=$(ratio "$cm" "$sink")
+    local pct
+    pct=$(awk -v r="$rs" 'BEGIN{print (r=="n/a")?"n/a":sprintf("%.0f%%", r*100)}')
+    local v1 v2 v
+    v1=$(verdict "$rp" ">=" 5) v2=$(verdict "$rs" ">=" 0.60)
+    v=PASS
+    [ "$v1" = PASS ] && [ "$v2" = PASS ] || v=MISS
+    [ "$v1" = n/a ] && v=n/a
+    echo "| $label | ${cm} | ${pf} | ${sink} | ${rp}× | ${pct} | $v |"
+}
+
 report() {
-    local pf sink cm pfw sinkw cmw sync r_pf r_sink l50p l99p l50c l99c cmv
-    pf=$(median "${R_PF[@]}") sink=$(median "${R_SINK[@]}") cm=$(median "${R_CM[@]}")
-    pfw=$(median "${W_PF[@]}") sinkw=$(median "${W_SINK[@]}") cmw=$(median "${W_CM[@]}")
+    local pfw sinkw sync l50p l99p l50c l99c cmv mode
+    pfw=$(median "${W_PF[@]}") sinkw=$(median "${W_SINK[@]}")
     sync=$(median "${R_SYNC[@]}")
-    r_pf=$(ratio "$cm" "$pf") r_sink=$(ratio "$cm" "$sink")
     l50p=$(median "${L50_PF[@]}") l99p=$(median "${L99_PF[@]}")
     l50c=$(median "${L50_CM[@]}") l99c=$(median "${L99_CM[@]}")
     cmv=$("$CHAINMAIL" --version 2>/dev/null | head -1)
+    declare -A LABEL=(
+        [nodelivery]="chainmail \`--no-delivery\`"
+        [refuse]="delivering: the destination refuses (each message deferred once)"
+        [tls]="delivering: to a live STARTTLS sink"
+    )
     {
         echo "# chainmail acceptance benchmark"
         echo
-        echo "Written by \`bench/accept.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); each figure is"
-        echo "the median of $RUNS runs. Re-run the script to refresh this file."
+        echo "Written by \`$COMMAND\` on $(date -u '+%Y-%m-%d %H:%M UTC'); each figure is"
+        echo "the median of $RUNS runs of $MSGS messages. Re-run the script to refresh this file."
+        echo "Load average before the run: $LOAD_START; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "(2 cores, shared with other work that this script does not control; the ratios"
+        echo "compare subjects measured in the same run)."
+        echo
+        echo "## a, b. Acceptance (10 KB, $SESSIONS sessions, 250 only after fdatasync)"
+        echo
+        echo "| chainmail mode | chainmail msg/s | Postfix (HOLD) msg/s | ceiling msg/s | × Postfix | of ceiling | goal ≥ 5× and ≥ 60% |"
+        echo "|---|---|---|---|---|---|---|"
+        for mode in $MODES; do accept_row "$mode" "${LABEL[$mode]:-$mode}"; done
+        echo
+        echo "Ceiling: smtp-source → smtp-sink on loopback (no disk). Postfix: every"
+        echo "message held, nothing delivered, as in every row."
+        echo
+        if [ "$THROUGHPUT_ONLY" = 0 ]; then
+        echo "## c–e. Disk, memory, latency (chainmail \`--no-delivery\`)"
         echo
         echo "| figure | chainmail | Postfix | ceiling | goal | verdict |"
         echo "|---|---|---|---|---|---|"
-        echo "| a. acceptance, 10 KB, $SESSIONS sessions, fsync (msg/s) | ${cm} | ${pf} | — | ≥ 5× Postfix: ${r_pf}× | $(verdict "$r_pf" ">=" 5) |"
-        echo "| b. loopback ceiling smtp-source → smtp-sink (msg/s) | ${cm} | — | ${sink} | ≥ 60%: $(awk -v r="$r_sink" 'BEGIN{print (r=="n/a")?"n/a":sprintf("%.0f%%", r*100)}') | $(verdict "$r_sink" ">=" 0.60) |"
         echo "| c. fdatasync'ed 4 KB appends/s of the spool disk | — | — | ${sync} | — | — |"
         echo "| d. memory per idle session after EHLO (KB) | ${CM_IDLE_KB:-n/a} RSS | ${PF_IDLE_RSS:-n/a} RSS, ${PF_IDLE_PSS:-n/a} PSS | — | ≤ 16 KB | $(verdict "${CM_IDLE_KB:-n/a}" "<=" 16) |"
         echo "| e. end-of-DATA → 250, p50 (ms) | ${l50c} | ${l50p} | — | — | — |"
         echo "| e. end-of-DATA → 250, p99 (ms) | ${l99c} | ${l99p} | — | < 20 ms | $(verdict "$l99c" "<" 20) |"
         echo
+        fi
+        echo "## Runs"
+        echo
+        echo "Steady msg/s per run: Postfix ${R_PF[*]:-none}; smtp-sink ${R_SINK[*]:-none}."
+        for mode in $MODES; do
+            echo "chainmail $mode: ${R_CM[$mode]:-none}(CPU % of one core: ${CPU_CM[$mode]:-none})."
+            [ -n "${DRAIN_CM[$mode]:-}" ] &&
+                echo "  seconds after the load until all $MSGS were $([ "$mode" = tls ] && echo delivered || echo deferred): ${DRAIN_CM[$mode]}"
+        done
+        echo
         echo "Wall-clock rates (connection set-up and the last sessions' tail included):"
-        echo "chainmail ${cmw}, Postfix ${pfw}, smtp-sink ${sinkw} msg/s."
+        echo "Postfix ${pfw}, smtp-sink ${sinkw} msg/s; chainmail:"
+        for mode in $MODES; do
+            # shellcheck disable=SC2086
+            echo "$mode $(median ${W_CM[$mode]:-});"
+        done
         echo
-        echo "Runs (msg/s, steady part): chainmail ${R_CM[*]:-none}; Postfix ${R_PF[*]:-none};"
-        echo "smtp-sink ${R_SINK[*]:-none}. fdatasync/s: ${R_SYNC[*]:-none}."
-        echo "p99 ms per run: chainmail ${L99_CM[*]:-none}; Postfix ${L99_PF[*]:-none}."
-        echo "chainmail's CPU use during its throughput runs (% of one core): ${CPU_CM[*]:-none};"
-        echo "well under 100% means the runs were bound by the disk's syncs, not by CPU."
-        echo
+        if [ "$THROUGHPUT_ONLY" = 0 ]; then
+            echo "fdatasync/s: ${R_SYNC[*]:-none}. p99 ms per run: chainmail ${L99_CM[*]:-none};"
+            echo "Postfix ${L99_PF[*]:-none}."
+            echo
+        fi
         echo "## Method"
         echo
         echo "- Load: \`smtp-source -c -s $SESSIONS -m $MSGS -l $SIZE -d\` (persistent sessions),"
-        echo "  the same for every subject; runs interleaved Postfix, sink, chainmail."
+        echo "  the same for every subject; runs interleaved Postfix, sink, chainmail per mode."
         echo "  The rate counts messages from 10% to 90% of each run (smtp-source's -c"
         echo "  counter), so session set-up, including a greeting delay, is left out."
         echo "- Postfix: a private instance (own config and queue directory, chroot off),"
         echo "  queue fsync'ed as shipped; \`check_client_access static:HOLD\` puts every"
         echo "  message in the hold queue, so nothing is delivered. The hold queue is"
         echo "  emptied between runs; each run's held count is checked against $MSGS."
-        echo "- chainmail: \`chainmail serve\` with a fresh spool per run on the same disk;"
-        echo "  \`--no-delivery\` keeps the outbound side idle, as the hold queue does for Postfix."
-        echo "  Queued count checked with \`chainmail queue list --json\`."
+        echo "- chainmail: \`chainmail serve\` with a fresh spool per run on the same disk."
+        echo "  nodelivery: \`--no-delivery\` keeps the outbound side idle, as the hold queue"
+        echo "  does for Postfix; queued count checked with \`chainmail queue list --json\`."
+        echo "  refuse: delivery on, the only partner's next hop is a loopback port where"
+        echo "  nothing listens; the run waits until the delivery log shows $MSGS deferrals"
+        echo "  and checks that all $MSGS are still queued."
+        echo "  tls: delivery on, \`tls: encrypt\` to \`bench/sink\` (STARTTLS, one thread,"
+        echo "  self-signed certificate) on loopback; the run waits until the sink has all $MSGS."
+        echo "  Every mode: 250 only after the message is fdatasync'ed."
         echo "- c: 4 KB append + fdatasync in a loop for 2 s (\`smtpbench fsync\`)."
         echo "- d: $IDLE sessions opened (greeting + EHLO) and held; chainmail: growth of"
         echo "  the server's VmRSS over a warmed-up baseline, / $IDLE. Postfix: one smtpd"
@@ -214,8 +321,7 @@ report() {
         echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores;"
         echo "  RAM $(free -g | awk '/^Mem/ {print $2}') GB; kernel $(uname -r)"
         echo "- spool file system: $(findmnt -no FSTYPE,SOURCE -T "$WORK" | head -1)"
-        echo "- Postfix $(postconf -h mail_version); ${cmv:-chainmail (version unknown)}"
-        echo "- Other load on the machine during the run is not controlled."
+        echo "- Postfix $(postconf -c "$PF/etc" -h mail_version 2>/dev/null); ${cmv:-chainmail (version unknown)}"
     } >"$RESULTS"
     cat "$RESULTS"
 }
