@@ -1,5 +1,6 @@
 // `chainmail serve`: loads the configuration, opens the spool, starts the
-// inbound listeners on one io_context thread and tells systemd it is ready.
+// inbound listeners on one io_context thread, the delivery side on a second
+// one, and tells systemd it is ready.
 // SIGHUP reloads (a bad file keeps the old one); SIGTERM/SIGINT stop
 // accepting, let transactions in flight finish (at most kShutdownGrace), exit 0.
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
@@ -14,8 +15,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <thread>
 
 #include "relay/cli/cli.hpp"
 #include "relay/cli/watchdog.hpp"
@@ -60,6 +64,22 @@ void start_dnssec_selfcheck(asio::io_context& io, const config::Dns& dns) {
     asio::co_spawn(io, dnssec_selfcheck_task(io.get_executor(), dns), asio::detached);
 }
 
+// Runs an io_context on its own thread until destroyed, then stops and joins it.
+class ThreadRunner {
+  public:
+    explicit ThreadRunner(asio::io_context& io) : io_(io), thread_([&io] { io.run(); }) {}
+    ~ThreadRunner() {
+        io_.stop();
+        thread_.join();
+    }
+    ThreadRunner(const ThreadRunner&) = delete;
+    ThreadRunner& operator=(const ThreadRunner&) = delete;
+
+  private:
+    asio::io_context& io_;
+    std::thread thread_;
+};
+
 constexpr auto kShutdownGrace = std::chrono::seconds(30);
 
 void set_log_level(const std::string& level) {
@@ -67,8 +87,11 @@ void set_log_level(const std::string& level) {
 }
 
 // Waits for one signal at a time; re-arms itself until stopping.
+// The delivery side (outbound, TLS reports) is used only from out_io's
+// thread: calls from here are posted there.
 struct SignalLoop {
     asio::io_context& io;
+    asio::io_context& out_io;
     asio::signal_set signals;
     asio::steady_timer grace;
     const Common& common;
@@ -98,8 +121,10 @@ struct SignalLoop {
         if (auto* cfg = std::get_if<config::Config>(&result)) {
             try {
                 server.reload(inbound::make_server_state(*cfg));
-                outbound.reload(*cfg);
-                reporter.reload(*cfg);
+                asio::post(out_io, [this, c = *cfg] {
+                    outbound.reload(c);
+                    reporter.reload(c);
+                });
                 set_log_level(cfg->log.level);
                 spdlog::info("configuration reloaded from {}", cfg->source);
                 start_dnssec_selfcheck(io, cfg->dns);
@@ -121,14 +146,18 @@ struct SignalLoop {
         sd_notify(0, "STOPPING=1");
         spdlog::info("signal {}: no new connections; finishing {} session(s)", sig,
                      server.session_count());
-        reporter.stop();
         server.stop([this] {
             spdlog::info("all sessions finished");
             if (--running == 0) io.stop();
         });
-        outbound.stop([this] {
-            spdlog::info("all delivery attempts finished");
-            if (--running == 0) io.stop();
+        asio::post(out_io, [this] {
+            reporter.stop();
+            outbound.stop([this] {
+                asio::post(io, [this] {
+                    spdlog::info("all delivery attempts finished");
+                    if (--running == 0) io.stop();
+                });
+            });
         });
         grace.expires_after(kShutdownGrace);
         grace.async_wait([this](boost::system::error_code ec) {
@@ -182,6 +211,11 @@ int cmd_serve(const Common& common) {
     // Declared after the spool and the log: sessions still pending when the
     // io_context is destroyed refer to both.
     asio::io_context io(1);
+    // The delivery side's own thread: its work (connections, TLS, settling,
+    // reports) never delays a reply to an SMTP client, whose 250 waits only
+    // for the spool. Declared before the objects that use it.
+    asio::io_context out_io(1);
+    auto out_work = asio::make_work_guard(out_io);
     inbound::SmtpServer server(io, *spool, *delivery_log, state);
     std::unique_ptr<tlsrpt::Reporter> reporter;
     std::unique_ptr<schedule::Outbound> outbound;
@@ -191,10 +225,10 @@ int cmd_serve(const Common& common) {
         tlsrpt::ReporterOptions ro;
         if (const char* p = std::getenv("CHAINMAIL_TLSRPT_PERIOD"); p && std::atoll(p) > 0)
             ro.period_s = std::atoll(p);
-        reporter = std::make_unique<tlsrpt::Reporter>(io.get_executor(), *cfg, *spool, ro);
+        reporter = std::make_unique<tlsrpt::Reporter>(out_io.get_executor(), *cfg, *spool, ro);
         schedule::OutboundOptions oo;
         oo.tls_sessions = [r = reporter.get()](const policy::TlsrptSession& s) { r->record(s); };
-        outbound = std::make_unique<schedule::Outbound>(io.get_executor(), *cfg, *spool,
+        outbound = std::make_unique<schedule::Outbound>(out_io.get_executor(), *cfg, *spool,
                                                         *delivery_log, std::move(oo));
     } catch (const std::exception& e) {
         fmt::print(stderr, "chainmail serve: {}\n", e.what());
@@ -216,6 +250,7 @@ int cmd_serve(const Common& common) {
     // Pings go on through the drain: io.stop() ends them with the loop.
     Watchdog watchdog(io.get_executor());
     SignalLoop signals{io,
+                       out_io,
                        asio::signal_set(io, SIGTERM, SIGINT, SIGHUP),
                        asio::steady_timer(io),
                        common,
@@ -242,6 +277,9 @@ int cmd_serve(const Common& common) {
     reporter->start();
     signals.wait();
     std::signal(SIGPIPE, SIG_IGN);
+    // Stopped and joined before anything it uses is destroyed; what is still
+    // pending there at the end is abandoned, as on the inbound side.
+    ThreadRunner out_thread(out_io);
 
     spdlog::info(
         "chainmail serve: listening on {}; spool {}; control socket {}; hostname {}; "

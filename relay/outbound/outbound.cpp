@@ -335,7 +335,13 @@ asio::awaitable<std::vector<ActionResult>> Outbound::act(QueueAction action,
                                                          const std::vector<spool::QueueId>& ids,
                                                          bool all) {
     auto self = impl_;  // alive until the action ends
-    co_return co_await self->control.act(action, ids, all);
+    // The action runs on the delivery side's executor, which may be another
+    // thread than the caller's (serve runs it on its own); named values, as
+    // g++ 12 may destroy a temporary in a co_await expression twice.
+    asio::awaitable<std::vector<ActionResult>> work = self->control.act(action, ids, all);
+    asio::awaitable<std::vector<ActionResult>> done =
+        asio::co_spawn(self->ex, std::move(work), asio::use_awaitable);
+    co_return co_await std::move(done);
 }
 
 std::size_t Outbound::attempts_in_flight() const {

@@ -1,7 +1,8 @@
 // outbound: the delivery side of `chainmail serve`. start() runs the
 // scheduler loop and one worker per destination slot on the given executor
-// (one thread); stop() lets attempts in flight finish. It owns the resolver,
-// the client TLS context and the connector; the spool and log are borrowed.
+// (one thread; every call but act() is made on it); stop() lets attempts in
+// flight finish. It owns the resolver, the client TLS context and the
+// connector; the spool and log are borrowed.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
@@ -46,7 +47,8 @@ class Outbound {
     void reload(const config::Config& config);
     // Look at the queue now (e.g. after `queue retry`).
     void wake();
-    // An operator's queue command (queue_control.hpp), run on this executor.
+    // An operator's queue command (queue_control.hpp), run on this executor;
+    // the one call that may be awaited from another thread's executor.
     boost::asio::awaitable<std::vector<ActionResult>> act(QueueAction action,
                                                           const std::vector<spool::QueueId>& ids,
                                                           bool all);
