@@ -80,6 +80,10 @@ struct MtaStsFacts {
     // Why no policy applies (or where it came from), in plain words for the
     // log and the refusal of `authenticated`: "example.nl publishes no MTA-STS policy".
     std::string note;
+    // The domain publishes a policy (its `_mta-sts` TXT record) that could not
+    // be used, and no cached one applies: RFC 8460 §4.3.2.3 reports this.
+    enum class Unusable { No, FetchError, Invalid, WebpkiInvalid };
+    Unusable unusable = Unusable::No;
 };
 
 // RFC 7672 §3.1, RFC 7671 §4: usable = DANE-TA(2) or DANE-EE(3), selector 0

@@ -153,7 +153,23 @@ TlsrptPolicy tlsrpt_policy(std::string_view domain, const MxFacts& mx, const Hos
         p.mx = sts.mx_patterns;
         return p;
     }
+    if (use_sts && tlsrpt_sts_unusable(sts)) p.type = TlsrptPolicyType::Sts;
     return p;
+}
+
+std::optional<TlsrptResult> tlsrpt_sts_unusable(const MtaStsFacts& sts) {
+    if (sts.mode != MtaStsFacts::Mode::None) return std::nullopt;
+    switch (sts.unusable) {
+        case MtaStsFacts::Unusable::No:
+            return std::nullopt;
+        case MtaStsFacts::Unusable::FetchError:
+            return TlsrptResult::StsPolicyFetchError;
+        case MtaStsFacts::Unusable::Invalid:
+            return TlsrptResult::StsPolicyInvalid;
+        case MtaStsFacts::Unusable::WebpkiInvalid:
+            return TlsrptResult::StsWebpkiInvalid;
+    }
+    return std::nullopt;
 }
 
 std::optional<TlsrptSession> tlsrpt_session(const TlsrptPolicy& policy, const HostFacts& host,
@@ -164,6 +180,11 @@ std::optional<TlsrptSession> tlsrpt_session(const TlsrptPolicy& policy, const Ho
     s.mx_host = host.name;
     s.receiving_ip = a.receiving_ip;
     const Outcome& o = a.outcome;
+    if (policy.type == TlsrptPolicyType::Sts && a.policy_unusable) {
+        s.failure = a.policy_unusable;
+        s.reason_code = std::string(to_string(*a.policy_unusable));
+        return s;
+    }
     switch (o.verdict) {
         case Verdict::Deliver:
             if (!a.tls_up) {

@@ -56,7 +56,8 @@ struct TlsrptPolicy {
 
 // The policy a session to `host` is under. RFC 8461 §2: where DNSSEC-valid
 // usable TLSA records exist DANE applies, else an enforce or testing MTA-STS
-// policy, else none was found. `use_sts`: the partner honours MTA-STS.
+// policy (or a published one that could not be used: type sts without a
+// policy-string), else none was found. `use_sts`: the partner honours MTA-STS.
 TlsrptPolicy tlsrpt_policy(std::string_view domain, const MxFacts& mx, const HostFacts& host,
                            const MtaStsFacts& sts, bool use_sts);
 
@@ -77,7 +78,15 @@ struct TlsrptAttempt {
     bool starttls_tried = true;  // false: the level never asks for STARTTLS (tls: none)
     bool tls_up = false;         // the TLS handshake completed
     std::string receiving_ip;
+    // The domain's MTA-STS policy could not be used (tlsrpt_sts_unusable()):
+    // every session under it is a failure of that kind, whatever the delivery did.
+    std::optional<TlsrptResult> policy_unusable;
 };
+
+// §4.3.2.3: the result type for a published MTA-STS policy that could not be
+// fetched, parsed or authenticated (and no cached one applies); nullopt when
+// a policy applies or none is published.
+std::optional<TlsrptResult> tlsrpt_sts_unusable(const MtaStsFacts& sts);
 
 // The session to count, or nullopt when there is none to report: no STARTTLS
 // was ever meant (tls: none, the plaintext retry of `may`), or the outcome is

@@ -215,7 +215,9 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             route.mx.source == policy::HostSource::NextHop)
             return;
         const auto p = policy::tlsrpt_policy(rcpt_domain, route.mx, host, sts, partner.mta_sts);
-        if (auto s = policy::tlsrpt_session(p, host, a)) setup_.tls_sessions(*s);
+        policy::TlsrptAttempt counted = a;
+        counted.policy_unusable = policy::tlsrpt_sts_unusable(sts);
+        if (auto s = policy::tlsrpt_session(p, host, counted)) setup_.tls_sessions(*s);
     };
     const std::size_t n = route.mx.hosts.size();
     for (std::size_t i = 0; i < n && !run.pending.empty(); ++i) {

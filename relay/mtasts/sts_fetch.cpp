@@ -99,6 +99,7 @@ asio::awaitable<HttpsResult> StsFetcher::request(std::string host,
                                     asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
         const std::string why = verify_error(ssl);
+        out.pkix_failed = !why.empty();
         out.error = "TLS with " + host + " failed: " + (why.empty() ? ec.message() : why);
         co_return out;
     }
@@ -154,6 +155,7 @@ asio::awaitable<FetchResult> StsFetcher::fetch(std::string host,
             res.error.find("64 KB") != std::string::npos)
             res.error = "the policy at " + host + " is larger than 64 KB";
         out.error = std::move(res.error);
+        out.pkix_failed = res.pkix_failed;
         co_return out;
     }
     const unsigned status = res.status;

@@ -20,6 +20,7 @@ namespace chainmail::mtasts {
 struct FetchResult {
     std::optional<std::string> body;  // the policy text, unparsed
     std::string error;                // when !body: what failed, in plain words
+    bool pkix_failed = false;         // the policy host's certificate did not verify
 };
 
 // One HTTPS exchange: the answer's status, type and body, or why there is none.
@@ -28,6 +29,7 @@ struct HttpsResult {
     std::string content_type;
     std::string body;
     std::string error;
+    bool pkix_failed = false;  // the host's certificate did not verify (PKIX or name)
 };
 
 class StsFetcher {

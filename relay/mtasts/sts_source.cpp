@@ -182,8 +182,12 @@ asio::awaitable<MtaStsFacts> StsSource::discover(const std::string& domain) {
             after.apply, false, "cached " + describe(*after.apply) + "; refetch failed: " + error);
     }
     spdlog::warn("mta-sts: {}: {}; delivering as without MTA-STS", domain, error);
-    co_return policy::sts_facts(
+    MtaStsFacts none = policy::sts_facts(
         std::nullopt, true, "the MTA-STS policy of " + domain + " could not be fetched: " + error);
+    none.unusable = fetched.body          ? MtaStsFacts::Unusable::Invalid
+                    : fetched.pkix_failed ? MtaStsFacts::Unusable::WebpkiInvalid
+                                          : MtaStsFacts::Unusable::FetchError;
+    co_return none;
 }
 
 }  // namespace chainmail::mtasts

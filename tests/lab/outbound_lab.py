@@ -122,9 +122,11 @@ class Lab:
 
     def cert(self, name, dns_names, ca="pkix", kind="server", with_ca=False):
         """(chain file, key file, leaf cert file). kind: server (issued by the
-        `ca` label), selfsigned or expired. with_ca adds the CA certificate to
+        `ca` label), selfsigned, expired (self-signed) or expired-server
+        (issued by the `ca` label, valid only in January 2020). with_ca adds the CA certificate to
         the chain the peer sends (RFC 7671 §5.2.2 for DANE-TA)."""
-        d = self.pki[ca] if kind == "server" else os.path.join(self.dir, "pki-" + name)
+        d = (self.pki[ca] if kind in ("server", "expired-server")
+             else os.path.join(self.dir, "pki-" + name))
         certs_sh(kind, d, name, *dns_names)
         leaf, key = os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
         chain = os.path.join(d, name + ".chain.pem")

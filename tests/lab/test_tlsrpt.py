@@ -116,6 +116,23 @@ class Tlsrpt(StsLabCase, unittest.TestCase):
         cls.posts = PostServer(post_ip, cls.post_port, chain, key)
         lab.record(ZONE, f'_smtp._tls.sts IN TXT "v=TLSRPTv1; '
                          f'rua=https://reports.{ZONE}:{cls.post_port}/v1/tlsrpt"')
+        # MTA-STS enforce, but the MX's certificate (from the trusted CA) has
+        # expired: certificate-expired (§4.3.2.1).
+        [(host, ip)] = lab.mx_domain(ZONE, "expired", [(10, "mx")])
+        chain, key, _ = lab.cert("expired", [host], kind="expired-server")
+        lab.receiver(ip, host, cert=chain, key=key)
+        cls.sts_domain(lab, ZONE, "expired", body=policy(mode="enforce", mx=[host], max_age=86400))
+        lab.partner(name="expired", domains=[f"expired.{ZONE}"], tls="may", mta_sts=True,
+                    on_tls_failure="defer")
+        lab.record(ZONE, f'_smtp._tls.expired IN TXT "v=TLSRPTv1; rua=mailto:{MAILTO}"')
+        # A published MTA-STS policy that cannot be fetched (HTTP 404): the mail
+        # goes as without MTA-STS, the report says sts-policy-fetch-error (§4.3.2.3).
+        [(host, ip)] = lab.mx_domain(ZONE, "nofetch", [(10, "mx")])
+        chain, key, _ = lab.cert("nofetch", [host])
+        lab.receiver(ip, host, cert=chain, key=key)
+        cls.sts_domain(lab, ZONE, "nofetch", status=404, body="not here")
+        lab.partner(name="nofetch", domains=[f"nofetch.{ZONE}"], tls="may", mta_sts=True)
+        lab.record(ZONE, f'_smtp._tls.nofetch IN TXT "v=TLSRPTv1; rua=mailto:{MAILTO}"')
         # The sink's domain asks for reports too: were our report mail counted,
         # it would get one.
         lab.record(ZONE, f'_smtp._tls.org IN TXT "v=TLSRPTv1; rua=mailto:{MAILTO}"')
@@ -190,6 +207,36 @@ class Tlsrpt(StsLabCase, unittest.TestCase):
         self.assertEqual(self.reports(f"org.{ZONE}"), [])
         with open(os.path.join(self.lab.spool, "tlsrpt", "counts.json")) as f:
             self.assertNotIn(f"org.{ZONE}", f.read())
+
+    def test_3_expired_certificate_and_unfetchable_policy(self):
+        bad = f"d{time.monotonic_ns()}@expired.{ZONE}"
+        self.lab.send(bad)
+        e = self.lab.wait_log(bad, {"deferred"})
+        self.assertIn("expired", e["reply"], e)
+        ok = f"e{time.monotonic_ns()}@nofetch.{ZONE}"
+        self.lab.send(ok)
+        self.lab.wait_log(ok, {"delivered"})
+
+        def failure(result):
+            def want(r):
+                return any(f["result-type"] == result
+                           for p in r["policies"] for f in p.get("failure-details", []))
+            return want
+        _, _, r = self.wait_report(f"expired.{ZONE}", failure("certificate-expired"))
+        check_schema(self, r)
+        p = r["policies"][0]
+        self.assertEqual(p["policy"]["policy-type"], "sts")
+        self.assertEqual(p["failure-details"][0]["receiving-mx-hostname"], f"mx.expired.{ZONE}")
+        self.assertEqual(p["summary"]["total-successful-session-count"], 0)
+
+        _, _, r = self.wait_report(f"nofetch.{ZONE}", failure("sts-policy-fetch-error"))
+        check_schema(self, r)
+        p = r["policies"][0]
+        self.assertEqual(p["policy"]["policy-type"], "sts")
+        # §4.4: no policy-string where no policy could be fetched.
+        self.assertNotIn("policy-string", p["policy"])
+        self.assertEqual(p["summary"]["total-failure-session-count"], 1)
+        self.assertEqual(p["summary"]["total-successful-session-count"], 0)
 
     def test_2_reports_by_https_post(self):
         rcpt = f"c{time.monotonic_ns()}@sts.{ZONE}"

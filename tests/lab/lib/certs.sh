@@ -9,6 +9,7 @@
 #                                        DIR/NAME.chain.pem (leaf + intermediate if any)
 #   certs.sh selfsigned DIR NAME DNS...  the same, self-signed
 #   certs.sh expired DIR NAME DNS...     self-signed, valid only in January 2020
+#   certs.sh expired-server DIR NAME DNS...  issued by DIR's CA, valid only in January 2020
 #   certs.sh tlsa311 CERT                hex SHA-256 of the SubjectPublicKeyInfo (TLSA 3 1 1)
 #   certs.sh tlsa201 CERT                hex SHA-256 of the certificate (TLSA 2 0 1, 3 0 1)
 #   certs.sh fp-cert CERT | fp-pubkey CERT   "sha256:AB:CD:..." as the config takes it
@@ -113,6 +114,42 @@ EOF
   echo "$dir/$name.crt"; echo "$dir/$name.key"; echo "$dir/$name.chain.pem"
 }
 
+cmd_expired_server() {  # a CA-issued certificate whose only fault is its date
+  local dir=$1 name=$2; shift 2
+  [ $# -gt 0 ] || die "expired-server needs at least one DNS name"
+  local crt key
+  read -r crt key < <(issuer_of "$dir")
+  [ -f "$crt" ] || die "no CA in $dir"
+  local work="$dir/.ca-$name"
+  mkdir -p "$work"
+  : >"$work/index.txt"
+  echo 01 >"$work/serial"
+  cat >"$work/ca.cnf" <<EOF
+[ca]
+default_ca = test
+[test]
+database = $work/index.txt
+serial = $work/serial
+new_certs_dir = $work
+default_md = sha256
+policy = anything
+copy_extensions = copy
+[anything]
+commonName = supplied
+EOF
+  newkey "$dir/$name.key"
+  openssl req -new -key "$dir/$name.key" -subj "/CN=$1" \
+    -addext "subjectAltName=$(san_of "$@")" -addext "extendedKeyUsage=serverAuth" \
+    -out "$work/req.csr" 2>/dev/null
+  openssl ca -batch -config "$work/ca.cnf" -cert "$crt" -keyfile "$key" \
+    -startdate 20200101000000Z -enddate 20200201000000Z -in "$work/req.csr" \
+    -out "$dir/$name.crt" -notext 2>/dev/null
+  rm -rf "$work"
+  cat "$dir/$name.crt" >"$dir/$name.chain.pem"
+  [ -f "$dir/int.crt" ] && cat "$dir/int.crt" >>"$dir/$name.chain.pem"
+  echo "$dir/$name.crt"; echo "$dir/$name.key"; echo "$dir/$name.chain.pem"
+}
+
 hex_sha256() { openssl dgst -sha256 -binary | od -An -v -tx1 | tr -d ' \n'; echo; }
 colon_upper() { tr 'a-f' 'A-F' | sed 's/../&:/g; s/:$//'; }
 
@@ -122,6 +159,7 @@ case "${1:-}" in
   server) shift; cmd_server "$@" ;;
   selfsigned) shift; cmd_selfsigned "$@" ;;
   expired) shift; cmd_expired "$@" ;;
+  expired-server) shift; cmd_expired_server "$@" ;;
   tlsa311) openssl x509 -in "$2" -noout -pubkey | openssl pkey -pubin -outform DER | hex_sha256 ;;
   tlsa201) openssl x509 -in "$2" -outform DER | hex_sha256 ;;
   fp-cert) echo "sha256:$(openssl x509 -in "$2" -outform DER | hex_sha256 | colon_upper)" ;;

@@ -175,6 +175,41 @@ TEST_CASE("which sessions count, and as what", "[tlsrpt]") {
     }
 }
 
+TEST_CASE("a published MTA-STS policy that cannot be used is reported (RFC 8460 §4.3.2.3)",
+          "[tlsrpt]") {
+    using U = MtaStsFacts::Unusable;
+    const auto h = host("mx.example.nl", false);
+    const MxFacts m = mx(h);
+    MtaStsFacts facts;  // mode none: no policy applies
+    CHECK_FALSE(tlsrpt_sts_unusable(facts));
+    const std::pair<U, TlsrptResult> rows[] = {
+        {U::FetchError, TlsrptResult::StsPolicyFetchError},
+        {U::Invalid, TlsrptResult::StsPolicyInvalid},
+        {U::WebpkiInvalid, TlsrptResult::StsWebpkiInvalid},
+    };
+    for (const auto& [why, result] : rows) {
+        facts.unusable = why;
+        REQUIRE(tlsrpt_sts_unusable(facts) == result);
+        const TlsrptPolicy p = tlsrpt_policy("Example.NL", m, h, facts, true);
+        CHECK(p.type == TlsrptPolicyType::Sts);
+        CHECK(p.strings.empty());  // §4.4: no policy-string without a policy
+        // Whatever the delivery did, the session failed the published policy.
+        TlsrptAttempt a{outcome(Verdict::Deliver), true, true, true, "192.0.2.1"};
+        a.policy_unusable = tlsrpt_sts_unusable(facts);
+        auto s = tlsrpt_session(p, h, a);
+        REQUIRE(s);
+        CHECK(s->failure == result);
+        // A partner that does not use MTA-STS does not report on it.
+        CHECK(tlsrpt_policy("example.nl", m, h, facts, false).type ==
+              TlsrptPolicyType::NoPolicyFound);
+    }
+    SECTION("a policy in force is not unusable, even after a failed refetch") {
+        facts.mode = MtaStsFacts::Mode::Enforce;
+        facts.unusable = U::FetchError;
+        CHECK_FALSE(tlsrpt_sts_unusable(facts));
+    }
+}
+
 TEST_CASE("a period counts sessions per policy and groups failures", "[tlsrpt]") {
     TlsrptPeriod day;
     TlsrptSession ok;
