@@ -59,6 +59,9 @@ class Connector {
     bool backed_off(const std::string& host, std::uint16_t port, Clock::time_point now) const;
     void host_failed(const std::string& host, std::uint16_t port, Clock::time_point now);
     void host_ok(const std::string& host, std::uint16_t port);
+    // `queue retry`: the operator says a host may work again (as Postfix's
+    // flush forgets dead hosts), so every host is tried at once.
+    void forget_failures() { backoff_.clear(); }
 
   private:
     boost::asio::awaitable<policy::TlsaFacts> tlsa_for(const std::string& host,

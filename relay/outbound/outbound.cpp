@@ -65,7 +65,8 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
                                       return sched.in_flight(id, i);
                                   },
                                   [this](const spool::QueueId& id) { reindex(id); },
-                                  [this] { wake(); }, [this] { return started; }}) {}
+                                  [this] { wake(); }, [this] { return started; },
+                                  [this] { connector.forget_failures(); }}) {}
 
     asio::any_io_executor ex;
     std::shared_ptr<const config::Config> cfg;

@@ -169,6 +169,9 @@ asio::awaitable<ActionResult> QueueControl::retry(const spool::QueueId& id) {
                          "held: `chainmail queue release` sends it on its way");
     int changed = 0;
     if (auto ec = co_await make_due(*env, changed)) co_return failed(id, ec);
+    // A retry asked for by hand means "try it now, everywhere": a host that
+    // failed recently is not skipped in favour of a lower-preference MX.
+    if (hooks_.forget_host_failures) hooks_.forget_host_failures();
     hooks_.reindex(id);
     hooks_.wake();
     const char* paused = hooks_.delivering() ? "" : "; serve runs with --no-delivery";

@@ -54,6 +54,7 @@ struct ControlHooks {
     std::function<void(const spool::QueueId&)> reindex;  // re-read it into the scheduler
     std::function<void()> wake;                          // look at the queue now
     std::function<bool()> delivering;                    // false under serve --no-delivery
+    std::function<void()> forget_host_failures;          // retry: no host is skipped as dead
 };
 
 class QueueControl {

@@ -37,6 +37,10 @@ class QueueControl(LabCase, unittest.TestCase):
                         next_hop=f"[{cls.ip[name]}]:{lab.port}", on_tls_failure="defer")
         # TLS required, and held (not bounced) when the peer cannot do it.
         lab.partners[-1].update(tls="encrypt", on_tls_failure="hold")
+        # Two MX hosts, neither answering at first: both get a per-host backoff.
+        cls.two = lab.mx_domain("secure.lab", "twohosts", [(10, "mx1"), (20, "mx2")])
+        lab.partner(name="twohosts", domains=["twohosts.secure.lab"], tls="may",
+                    on_tls_failure="defer")
         cls.slow = lab.receiver(cls.ip["slow"], "mx.slow.test", extra=["--delay-rcpt", "3"])
         cls.locked = lab.receiver(cls.ip["locked"], "mx.locked.test")  # no STARTTLS offered
 
@@ -111,6 +115,20 @@ class QueueControl(LabCase, unittest.TestCase):
         r = self.queue("retry", one)
         self.assertEqual(r.returncode, 1)
         self.assertIn("no such message in the queue", r.stderr)
+
+    def test_retry_forgets_hosts_that_failed(self):
+        rcpt = "three@twohosts.secure.lab"
+        self.lab.send(rcpt)
+        self.lab.wait_log(rcpt, {"deferred"})
+        (mx1, ip1), _ = self.two
+        # The partner fixed its preferred host. Without forgetting, mx1 would
+        # be skipped (it failed seconds ago and mx2 is left) and mx2 refuse again.
+        recv = self.lab.receiver(ip1, mx1)
+        r = self.queue("retry", self.id_of(rcpt))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        e = self.lab.wait_log(rcpt, {"delivered"})
+        self.assertEqual(e["attempt"], 2, e)
+        self.assertEqual([m["rcpt_tos"] for m in recv.messages()], [[rcpt]])
 
     # --- hold and release ---------------------------------------------------------
 
