@@ -272,7 +272,9 @@ partners:
         assert len(kills) == KILLS, f"only {len(kills)} kills happened"
         assert not unknown, f"arrivals the test never sent: {unknown[:5]}"
         assert not lost, f"{len(lost)} acknowledged messages never arrived, e.g. {lost[:5]}"
-        assert len(self.acked) >= MESSAGES * 9 // 10, f"only {len(self.acked)} acknowledged"
+        # A kill breaks at most one transaction per session, never sent again.
+        assert len(self.acked) >= MESSAGES - SESSIONS * KILLS, \
+            f"only {len(self.acked)} acknowledged"
         assert duplicated <= CONCURRENCY * KILLS, \
             f"{duplicated} duplicates: more than could be in flight at {KILLS} kills"
         return duplicated
