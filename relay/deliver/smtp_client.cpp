@@ -70,25 +70,23 @@ std::string_view to_string(Failure f) {
     return "unknown";
 }
 
-// Cancels the socket when a stage's timeout runs out. The generation number
-// keeps a timer that already fired from cancelling the next operation.
+// Cancels the stream's I/O when a stage's timeout runs out. The generation
+// number keeps a timer that already fired from cancelling the next operation.
 struct Connection::Watchdog {
-    explicit Watchdog(asio::any_io_executor ex, asio::ip::tcp::socket& s)
-        : timer(std::move(ex)), socket(&s) {}
+    Watchdog(const asio::any_io_executor& ex, Connection& c) : timer(ex), conn(&c) {}
     asio::steady_timer timer;
-    asio::ip::tcp::socket* socket;
+    Connection* conn;
     std::uint64_t generation = 0;
     bool fired = false;
 };
 
-Connection::Connection(Token, asio::any_io_executor ex, tls::ClientTls& tls, SessionOptions options)
-    : ex_(ex), tls_(tls), opts_(std::move(options)), socket_(ex) {
-    watch_ = std::make_shared<Watchdog>(ex, socket_);
+Connection::Connection(const asio::any_io_executor& ex, tls::ClientTls& tls, SessionOptions options)
+    : tls_(tls), opts_(std::move(options)) {
+    watch_ = std::make_shared<Watchdog>(ex, *this);
 }
 
-Connection::~Connection() {
-    close();
-}
+// The derived class closes its stream (close()) in its own destructor.
+Connection::~Connection() = default;
 
 std::chrono::milliseconds Connection::timeout_of(Stage s) const {
     const auto base = s == Stage::Connect ? opts_.connect_timeout : stage_info(s).timeout;
@@ -105,17 +103,24 @@ void Connection::arm(Stage s) {
         auto p = weak.lock();
         if (ec || !p || p->generation != gen) return;
         p->fired = true;
-        error_code ignored;
-        p->socket->cancel(ignored);
+        p->conn->cancel_io();
     });
+}
+
+void Connection::disarm() {
+    ++watch_->generation;
+    watch_->timer.cancel();
+}
+
+bool Connection::timed_out() const {
+    return watch_->fired;
 }
 
 void Connection::close() {
     usable_ = false;
     ++watch_->generation;
     watch_->timer.cancel();
-    error_code ignored;
-    socket_.close(ignored);
+    close_stream();
 }
 
 void Connection::io_failed(const error_code& ec, Stage s, StepResult& r) {
@@ -131,15 +136,8 @@ void Connection::io_failed(const error_code& ec, Stage s, StepResult& r) {
 }
 
 asio::awaitable<bool> Connection::send(std::string_view bytes, Stage s, StepResult& r) {
-    error_code ec;
     arm(s);
-    if (stream_) {
-        co_await asio::async_write(*stream_, asio::buffer(bytes.data(), bytes.size()),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-        co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-    }
+    const error_code ec = co_await write_all(bytes);
     ++watch_->generation;
     watch_->timer.cancel();
     if (ec) {
@@ -177,15 +175,7 @@ asio::awaitable<Reply> Connection::read_reply(Stage s, StepResult& r) {
             close();
             co_return Reply{};
         }
-        error_code ec;
-        std::size_t n = 0;
-        if (stream_) {
-            n = co_await stream_->async_read_some(asio::buffer(chunk),
-                                                  asio::redirect_error(asio::use_awaitable, ec));
-        } else {
-            n = co_await socket_.async_read_some(asio::buffer(chunk),
-                                                 asio::redirect_error(asio::use_awaitable, ec));
-        }
+        const auto [ec, n] = co_await read_some(asio::buffer(chunk));
         if (ec) {
             parser_.take();
             io_failed(ec, s, r);
@@ -205,29 +195,6 @@ asio::awaitable<Reply> Connection::command(std::string_view line, Stage s, StepR
     co_return co_await read_reply(s, r);
 }
 
-asio::awaitable<bool> Connection::connect(const asio::ip::address& a, StepResult& r) {
-    error_code ec;
-    socket_ = asio::ip::tcp::socket(ex_);
-    arm(Stage::Connect);
-    co_await socket_.async_connect(asio::ip::tcp::endpoint(a, opts_.port),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-    ++watch_->generation;
-    watch_->timer.cancel();
-    if (ec) {
-        const std::string why = watch_->fired ? "timeout" : ec.message();
-        r.text += (r.text.empty() ? "" : "; ") + a.to_string() + ": " + why;
-        error_code ignored;
-        socket_.close(ignored);
-        co_return false;
-    }
-    // A reused connection's last small write must not wait for the peer's
-    // delayed ACK (Nagle): that costs ~40 ms per message at low rates.
-    error_code nodelay_ec;
-    socket_.set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
-    facts_.address = a;
-    co_return true;
-}
-
 asio::awaitable<bool> Connection::ehlo(StepResult& r) {
     Reply reply = co_await command("EHLO " + opts_.helo_name, Stage::Ehlo, r);
     if (!r.ok()) co_return false;
@@ -236,7 +203,7 @@ asio::awaitable<bool> Connection::ehlo(StepResult& r) {
         co_return true;
     }
     // HELO only where plaintext is allowed: HELO cannot lead to STARTTLS.
-    if (reply.permanent() && opts_.starttls != StartTls::Required && !stream_) {
+    if (reply.permanent() && opts_.starttls != StartTls::Required && !tls_wrapped()) {
         Reply helo = co_await command("HELO " + opts_.helo_name, Stage::Helo, r);
         if (!r.ok()) co_return false;
         if (helo.positive()) {
@@ -245,8 +212,8 @@ asio::awaitable<bool> Connection::ehlo(StepResult& r) {
         }
         reply = std::move(helo);
     }
-    r.failure =
-        opts_.starttls == StartTls::Required && !stream_ ? Failure::TlsNotOffered : Failure::Reply;
+    r.failure = opts_.starttls == StartTls::Required && !tls_wrapped() ? Failure::TlsNotOffered
+                                                                       : Failure::Reply;
     r.stage = Stage::Ehlo;
     r.reply = std::move(reply);
     r.text = "EHLO refused: " + r.reply.str();
@@ -281,20 +248,18 @@ asio::awaitable<bool> Connection::starttls(StepResult& r) {
                      facts_.address.to_string(), inbuf_.size());
         inbuf_.clear();
     }
-    stream_.emplace(socket_, tls_.asio_context());
     const std::string destination =
         opts_.host + "|" + facts_.address.to_string() + ":" + std::to_string(opts_.port);
-    conn_tls_ = tls_.prepare(stream_->native_handle(), opts_.requirement, opts_.host, destination);
+    SSL* ssl = wrap_tls();
+    conn_tls_ = tls_.prepare(ssl, opts_.requirement, opts_.host, destination);
     if (!conn_tls_) {
         r = StepResult{
             Failure::TlsFailed, Stage::TlsHandshake, {}, "cannot set up TLS (DANE base)"};
         close();
         co_return false;
     }
-    error_code ec;
     arm(Stage::TlsHandshake);
-    co_await stream_->async_handshake(asio::ssl::stream_base::client,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+    const error_code ec = co_await tls_handshake();
     ++watch_->generation;
     watch_->timer.cancel();
     if (ec) {
@@ -327,13 +292,7 @@ asio::awaitable<bool> Connection::starttls(StepResult& r) {
 
 asio::awaitable<void> Connection::setup(bool try_starttls) {
     StepResult& r = facts_.result;
-    bool connected = false;
-    for (const auto& a : opts_.addresses) {
-        if (co_await connect(a, r)) {
-            connected = true;
-            break;
-        }
-    }
+    const bool connected = co_await connect_stream(r);
     if (!connected) {
         r.failure = Failure::Connect;
         r.stage = Stage::Connect;
@@ -355,47 +314,28 @@ asio::awaitable<void> Connection::setup(bool try_starttls) {
     usable_ = r.ok();
 }
 
-asio::awaitable<std::pair<std::unique_ptr<Connection>, SessionFacts>> Connection::open(
-    tls::ClientTls& tls, SessionOptions options) {
-    auto ex = co_await asio::this_coro::executor;
-    auto c = std::make_unique<Connection>(Token{}, ex, tls, std::move(options));
-    co_await c->setup(true);
-    const bool handshake_broke =
-        c->facts_.result.failure == Failure::TlsFailed && !c->facts_.tls_up;
-    if (handshake_broke && c->opts_.starttls == StartTls::Opportunistic &&
-        c->opts_.retry_plaintext) {
-        // RFC 7435 (opportunistic security): a broken handshake falls back to
-        // plaintext on a fresh connection to the same address.
-        auto tls_facts = c->facts_.tls;
-        auto first = c->facts_.address;
-        SessionOptions again = c->opts_;
-        again.addresses = {first};
-        c = std::make_unique<Connection>(Token{}, ex, tls, std::move(again));
-        co_await c->setup(false);
-        c->facts_.tls = tls_facts;
-        c->facts_.plaintext_fallback = true;
+asio::awaitable<void> Connection::quit() {
+    if (stream_open()) {
+        StepResult r;
+        co_await command("QUIT", Stage::Quit, r);
+        if (r.ok() && tls_wrapped()) {
+            // close_notify: OpenSSL resumes only sessions that ended cleanly.
+            arm(Stage::Quit);
+            co_await tls_shutdown();
+        }
     }
+    close();
+}
+
+asio::awaitable<std::pair<std::unique_ptr<Connection>, SessionFacts>> Connection::finish(
+    std::unique_ptr<Connection> c) {
     if (!c->facts_.result.ok()) {
         SessionFacts facts = c->facts_;
-        if (c->socket_.is_open()) co_await c->quit();
+        if (c->stream_open()) co_await c->quit();
         co_return std::make_pair(nullptr, std::move(facts));
     }
     SessionFacts facts = c->facts_;
     co_return std::make_pair(std::move(c), std::move(facts));
-}
-
-asio::awaitable<void> Connection::quit() {
-    if (socket_.is_open()) {
-        StepResult r;
-        co_await command("QUIT", Stage::Quit, r);
-        if (r.ok() && stream_) {
-            // close_notify: OpenSSL resumes only sessions that ended cleanly.
-            error_code ec;
-            arm(Stage::Quit);
-            co_await stream_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
-        }
-    }
-    close();
 }
 
 }  // namespace chainmail::deliver

@@ -8,7 +8,9 @@
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -146,14 +148,18 @@ struct TransactionResult {
     }
 };
 
+// The protocol of one connection, whatever stream it runs on; the stream's
+// part (connect, read, write, the TLS wrapping) is BasicConnection<Socket>
+// in smtp_client_stream.hpp: the TCP socket in production, an in-memory
+// stream in tests.
 class Connection {
   public:
-    // A connection that passed every step of SessionOptions, or nullptr and
-    // the facts saying where and why it stopped.
+    // A connection over TCP that passed every step of SessionOptions, or
+    // nullptr and the facts saying where and why it stopped.
     static boost::asio::awaitable<std::pair<std::unique_ptr<Connection>, SessionFacts>> open(
         tls::ClientTls& tls, SessionOptions options);
 
-    ~Connection();
+    virtual ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
@@ -165,39 +171,55 @@ class Connection {
     bool usable() const { return usable_; }
     const SessionFacts& facts() const { return facts_; }
 
-  private:
+  protected:
+    // Only open() and BasicConnection::open_on() can make the Token.
     struct Token {
         explicit Token() = default;
     };
-
-  public:
-    // Only open() can make the Token; a Connection always starts there.
-    Connection(Token, boost::asio::any_io_executor ex, tls::ClientTls& tls, SessionOptions options);
-
-  private:
     struct Watchdog;
 
-    boost::asio::awaitable<bool> connect(const boost::asio::ip::address& a, StepResult& r);
+    Connection(const boost::asio::any_io_executor& ex, tls::ClientTls& tls, SessionOptions options);
+
+    // Connect (a stream that is not connected yet), greeting, EHLO, STARTTLS.
     boost::asio::awaitable<void> setup(bool try_starttls);
+    // What the caller gets from open(): the connection, or nullptr after QUIT.
+    static boost::asio::awaitable<std::pair<std::unique_ptr<Connection>, SessionFacts>> finish(
+        std::unique_ptr<Connection> c);
+    void close();
+    void arm(Stage s);
+    void disarm();           // the operation ended before its timeout
+    bool timed_out() const;  // the last armed timeout ran out
+    std::chrono::milliseconds timeout_of(Stage s) const;
+
+    // The stream's part. connect_stream sets facts_.address, or adds to r.text.
+    virtual boost::asio::awaitable<bool> connect_stream(StepResult& r) = 0;
+    virtual boost::asio::awaitable<boost::system::error_code> write_all(std::string_view bytes) = 0;
+    virtual boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(
+        boost::asio::mutable_buffer into) = 0;
+    virtual SSL* wrap_tls() = 0;  // from here on, reads and writes go through TLS
+    virtual bool tls_wrapped() const = 0;
+    virtual boost::asio::awaitable<boost::system::error_code> tls_handshake() = 0;
+    virtual boost::asio::awaitable<void> tls_shutdown() = 0;
+    virtual void cancel_io() = 0;  // pending reads and writes end with operation_aborted
+    virtual void close_stream() = 0;
+    virtual bool stream_open() const = 0;
+
+    tls::ClientTls& tls_;
+    SessionOptions opts_;
+    SessionFacts facts_;
+    // Outlives the SSL of the derived class's TLS stream (base members go last).
+    std::unique_ptr<tls::ConnectionTls> conn_tls_;
+    std::shared_ptr<Watchdog> watch_;
+
+  private:
     boost::asio::awaitable<bool> ehlo(StepResult& r);
     boost::asio::awaitable<bool> starttls(StepResult& r);
     boost::asio::awaitable<Reply> command(std::string_view line, Stage s, StepResult& r);
     boost::asio::awaitable<Reply> read_reply(Stage s, StepResult& r);
     boost::asio::awaitable<bool> send(std::string_view bytes, Stage s, StepResult& r);
     boost::asio::awaitable<bool> send_body(const Message& m, StepResult& r);
-    void close();
-    void arm(Stage s);
-    std::chrono::milliseconds timeout_of(Stage s) const;
     void io_failed(const boost::system::error_code& ec, Stage s, StepResult& r);
 
-    boost::asio::any_io_executor ex_;
-    tls::ClientTls& tls_;
-    SessionOptions opts_;
-    SessionFacts facts_;
-    boost::asio::ip::tcp::socket socket_;
-    std::unique_ptr<tls::ConnectionTls> conn_tls_;  // declared before stream_: outlives its SSL
-    std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> stream_;
-    std::shared_ptr<Watchdog> watch_;
     std::string inbuf_;
     ReplyParser parser_;
     bool usable_ = false;

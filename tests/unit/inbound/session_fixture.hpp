@@ -73,8 +73,9 @@ class Client {
 
     memstream::Stream& stream() { return s_; }
 
-    // One write of `bytes` (the session may still read it in pieces).
-    asio::awaitable<void> send(std::string bytes) {
+    // One write of `bytes` (the session may still read it in pieces);
+    // `bytes` outlives the call (a literal, or a named string of the caller).
+    asio::awaitable<void> send(std::string_view bytes) {
         error_code ec;
         co_await asio::async_write(s_, asio::buffer(bytes),
                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -106,8 +107,9 @@ class Client {
 
     // The next reply is `want`, or one that starts with `want` when it ends
     // with "...". (Catch's CHECK holds no co_await: g++ 12 and temporaries.)
-    asio::awaitable<void> expect(std::string want,
+    asio::awaitable<void> expect(std::string_view expected,
                                  std::source_location at = std::source_location::current()) {
+        std::string want(expected);
         const std::string got = co_await reply();
         INFO("expected at line " << at.line());
         if (want.size() > 3 && want.substr(want.size() - 3) == "...") {

@@ -16,14 +16,15 @@ constexpr std::string_view kMessage =
 asio::awaitable<void> whole_transaction(Client& c) {
     co_await c.expect("220 mx.relay.test ESMTP chainmail\r\n");
     co_await c.send("EHLO client.test\r\n");
-    co_await c.expect(std::string(kEhloReply));
+    co_await c.expect(kEhloReply);
     co_await c.send("MAIL FROM:<alice@client.test>\r\n");
     co_await c.expect("250 2.1.0 Ok\r\n");
     co_await c.send("RCPT TO:<bob@example.test>\r\n");
     co_await c.expect("250 2.1.5 Ok\r\n");
     co_await c.send("DATA\r\n");
     co_await c.expect("354 End data with <CR><LF>.<CR><LF>\r\n");
-    co_await c.send(std::string(kMessage) + ".\r\n");
+    const std::string text = std::string(kMessage) + ".\r\n";
+    co_await c.send(text);
     co_await c.expect("250 2.0.0 Ok: queued as ...");
     co_await c.send("QUIT\r\n");
     co_await c.expect("221 2.0.0 Bye\r\n");
@@ -66,7 +67,7 @@ TEST_CASE("a command split across writes is read whole", "[session]") {
         co_await c.send("EH");
         co_await c.send("LO client.test\r");
         co_await c.send("\n");
-        co_await c.expect(std::string(kEhloReply));
+        co_await c.expect(kEhloReply);
         co_await c.send("NO");
         co_await c.send("OP\r");
         co_await c.send("\n");
@@ -199,7 +200,8 @@ TEST_CASE("a NUL byte in DATA refuses the message (5.6.0); the session goes on",
         co_await c.reply();
         co_await c.send("DATA\r\n");
         co_await c.reply();
-        co_await c.send(std::string("Subject: x\r\n\r\na\r\n\0.\r\n.\r\n", 24));
+        const std::string with_nul("Subject: x\r\n\r\na\r\n\0.\r\n.\r\n", 24);
+        co_await c.send(with_nul);
         co_await c.expect("550 5.6.0 Error: message contains NUL characters\r\n");
         co_await c.send("NOOP\r\n");
         co_await c.expect("250 2.0.0 Ok\r\n");

@@ -1,0 +1,73 @@
+// The Connection over TCP: open() connects to the addresses in the caller's
+// order (each within the connect timeout) and retries in plaintext after a
+// broken handshake when the options allow it.
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "relay/deliver/smtp_client_stream.hpp"
+
+namespace chainmail::deliver {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using TcpConnection = BasicConnection<asio::ip::tcp::socket>;
+
+template <>
+asio::awaitable<bool> TcpConnection::connect_stream(StepResult& r) {
+    for (const auto& a : opts_.addresses) {
+        error_code ec;
+        socket_ = asio::ip::tcp::socket(socket_.get_executor());
+        arm(Stage::Connect);
+        co_await socket_.async_connect(asio::ip::tcp::endpoint(a, opts_.port),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+        disarm();
+        if (ec) {
+            const std::string why = timed_out() ? "timeout" : ec.message();
+            r.text += (r.text.empty() ? "" : "; ") + a.to_string() + ": " + why;
+            error_code ignored;
+            socket_.close(ignored);
+            continue;
+        }
+        // A reused connection's last small write must not wait for the peer's
+        // delayed ACK (Nagle): that costs ~40 ms per message at low rates.
+        error_code nodelay_ec;
+        socket_.set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
+        facts_.address = a;
+        co_return true;
+    }
+    co_return false;
+}
+
+template class BasicConnection<asio::ip::tcp::socket>;
+
+asio::awaitable<std::pair<std::unique_ptr<Connection>, SessionFacts>> Connection::open(
+    tls::ClientTls& tls, SessionOptions options) {
+    auto ex = co_await asio::this_coro::executor;
+    std::unique_ptr<Connection> c = std::make_unique<TcpConnection>(
+        Token{}, asio::ip::tcp::socket(ex), tls, std::move(options));
+    co_await c->setup(true);
+    const bool handshake_broke =
+        c->facts_.result.failure == Failure::TlsFailed && !c->facts_.tls_up;
+    if (handshake_broke && c->opts_.starttls == StartTls::Opportunistic &&
+        c->opts_.retry_plaintext) {
+        // RFC 7435 (opportunistic security): a broken handshake falls back to
+        // plaintext on a fresh connection to the same address.
+        auto tls_facts = c->facts_.tls;
+        auto first = c->facts_.address;
+        SessionOptions again = c->opts_;
+        again.addresses = {first};
+        c = std::make_unique<TcpConnection>(Token{}, asio::ip::tcp::socket(ex), tls,
+                                            std::move(again));
+        co_await c->setup(false);
+        c->facts_.tls = tls_facts;
+        c->facts_.plaintext_fallback = true;
+    }
+    auto opened = co_await finish(std::move(c));
+    co_return opened;
+}
+
+}  // namespace chainmail::deliver
