@@ -266,9 +266,11 @@ partners:
         if near:
             print("  duplicates first arrived at (ms from the nearest kill): " +
                   " ".join(f"{x:.1f}" for x in near))
+        # Read by the receiver only after the kill: no reply could reach us.
+        unread = sum(1 for x in near if x > 0)
         print(f"  kills after {kills} acks; {len(self.acked)} acked, {self.next_id} sent, "
               f"{len(counts)} arrived, lost {len(lost)}, duplicated {duplicated} "
-              f"({accept_s:.1f} s)")
+              f"({unread} of them first read after the kill) ({accept_s:.1f} s)")
         assert len(kills) == KILLS, f"only {len(kills)} kills happened"
         assert not unknown, f"arrivals the test never sent: {unknown[:5]}"
         assert not lost, f"{len(lost)} acknowledged messages never arrived, e.g. {lost[:5]}"
