@@ -1,5 +1,7 @@
 #include "relay/inbound/data_reader.hpp"
 
+#include <cstring>
+
 namespace chainmail::inbound {
 
 void DataReader::append(std::string& out, std::string_view run) {
@@ -49,8 +51,28 @@ DataReader::Result DataReader::feed(std::string_view in, std::string& out) {
                     return {DataStatus::End, i + 1};
                 }
                 return {DataStatus::BareCr, i};
-            case State::Middle:
-                break;
+            case State::Middle: {
+                // The bulk of a line: only its CR changes the state. Jump there
+                // and look for LF and NUL in the bytes before it at memchr
+                // speed, not byte by byte.
+                const char* p = in.data() + i;
+                const std::size_t left = in.size() - i;
+                const char* cr = static_cast<const char*>(std::memchr(p, '\r', left));
+                const std::size_t n = cr ? static_cast<std::size_t>(cr - p) : left;
+                if (const void* lf = std::memchr(p, '\n', n))
+                    return {DataStatus::BareLf,
+                            i + static_cast<std::size_t>(static_cast<const char*>(lf) - p)};
+                if (!has_nul_ && std::memchr(p, '\0', n)) has_nul_ = true;
+                line_len_ += n;
+                i += n;  // at the CR, or one past the end
+                if (!cr) {
+                    i = in.size() - 1;  // the loop's ++i ends it
+                    continue;
+                }
+                ++line_len_;  // the CR
+                state_ = State::Cr;
+                continue;
+            }
             case State::Cr:
                 if (c != '\n') return {DataStatus::BareCr, i};
                 if (line_len_ + 1 > max_line_) line_too_long_ = true;  // line_len_ counts the CR

@@ -1,7 +1,8 @@
-// data_reader: the DATA phase as a byte-at-a-time state machine. Undoes
-// dot-stuffing exactly (RFC 5321 §4.5.2), ends only at CRLF "." CRLF
-// (§4.1.1.4), and reports a bare CR or LF at once (SMTP smuggling). A NUL
-// byte is only noted: the session refuses the message after the final dot.
+// data_reader: the DATA phase as a state machine (the middle of a line is
+// skimmed with memchr). Undoes dot-stuffing exactly (RFC 5321 §4.5.2), ends
+// only at CRLF "." CRLF (§4.1.1.4), and reports a bare CR or LF at once (SMTP
+// smuggling). A NUL byte is only noted: the session refuses the message after
+// the final dot.
 #pragma once
 
 #include <cstddef>

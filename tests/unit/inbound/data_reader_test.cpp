@@ -1,5 +1,6 @@
 // DATA: dot-unstuffing, the one true end of data, and every smuggling variant.
 #include <catch2/catch.hpp>
+#include <random>
 
 #include "relay/inbound/data_reader.hpp"
 #include "relay/inbound/line_reader.hpp"
@@ -31,7 +32,104 @@ Fed feed(std::string_view wire, std::size_t step = 1 << 20, std::uint64_t max = 
     return f;
 }
 
+// The reader as it was first written, one byte at a time: the reference
+// that the faster one must match byte for byte.
+struct ByteReader {
+    enum class State { LineStart, Middle, Cr, Dot, DotCr } state = State::LineStart;
+    std::size_t line_len = 0, max_line = 1000;
+    bool nul = false, too_long = false;
+
+    // Nothing more is kept after an over-long line (the session refuses it).
+    void put(std::string& out, std::string_view run) const {
+        if (!too_long) out.append(run);
+    }
+
+    DataReader::Result feed(std::string_view in, std::string& out) {
+        std::size_t run = 0;
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            const char c = in[i];
+            switch (state) {
+                case State::LineStart:
+                    line_len = 0;
+                    if (c == '.') {
+                        put(out, in.substr(run, i - run));
+                        run = i + 1;
+                        state = State::Dot;
+                        ++line_len;
+                        continue;
+                    }
+                    state = State::Middle;
+                    break;
+                case State::Dot:
+                    if (c == '\r') {
+                        run = i + 1;
+                        state = State::DotCr;
+                        continue;
+                    }
+                    state = State::Middle;
+                    break;
+                case State::DotCr:
+                    if (c == '\n') return {DataStatus::End, i + 1};
+                    return {DataStatus::BareCr, i};
+                case State::Middle:
+                    break;
+                case State::Cr:
+                    if (c != '\n') return {DataStatus::BareCr, i};
+                    if (line_len + 1 > max_line) too_long = true;
+                    state = State::LineStart;
+                    continue;
+            }
+            if (c == '\n') return {DataStatus::BareLf, i};
+            if (c == '\0') nul = true;
+            ++line_len;
+            if (c == '\r') state = State::Cr;
+        }
+        put(out, in.substr(run));
+        return {DataStatus::NeedMore, in.size()};
+    }
+};
+
 }  // namespace
+
+TEST_CASE("the reader matches the byte-at-a-time reference on random input") {
+    std::mt19937 rng(20261203);
+    const std::string alphabet("aaaaaaaa.\r\n\r\n\0", 14);  // with its NUL
+    for (int round = 0; round < 3000; ++round) {
+        std::string wire;
+        const std::size_t len = rng() % 200;
+        for (std::size_t k = 0; k < len; ++k) {
+            // Mostly well-formed lines of random length, with stray bytes mixed in.
+            const unsigned r = rng() % 100;
+            if (r < 8)
+                wire += "\r\n";
+            else if (r < 10)
+                wire += "\r\n.";
+            else
+                wire += alphabet[rng() % alphabet.size()];
+        }
+        if (rng() % 2) wire += "\r\n.\r\n";
+        const std::size_t step = 1 + rng() % 40;
+        const std::size_t max_line = 5 + rng() % 30;
+        INFO("round " << round << " step " << step);
+        DataReader fast(1 << 20, max_line);
+        ByteReader ref;
+        ref.max_line = max_line;
+        std::string got, want;
+        for (std::size_t pos = 0; pos < wire.size();) {
+            const std::string_view piece = std::string_view(wire).substr(pos, step);
+            const DataReader::Result a = fast.feed(piece, got);
+            const DataReader::Result b = ref.feed(piece, want);
+            REQUIRE(a.status == b.status);
+            REQUIRE(a.consumed == b.consumed);
+            if (a.status != DataStatus::NeedMore) break;
+            REQUIRE(got == want);
+            REQUIRE(fast.has_nul() == ref.nul);
+            REQUIRE(fast.line_too_long() == ref.too_long);
+            pos += a.consumed;
+        }
+        CHECK(got == want);
+    }
+}
 
 TEST_CASE("CRLF.CRLF ends DATA, whatever the read boundaries") {
     const std::string wire = "Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n";
