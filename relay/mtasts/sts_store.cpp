@@ -1,13 +1,11 @@
 #include "relay/mtasts/sts_store.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
+
+#include "relay/spool/durable_file.hpp"
 
 namespace chainmail::mtasts {
 namespace {
@@ -19,19 +17,6 @@ bool safe_name(const std::string& d) {
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
             return false;
     return true;
-}
-
-std::error_code errno_code() {
-    return {errno, std::generic_category()};
-}
-
-std::error_code fsync_path(const std::string& p, int flags) {
-    const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
-    if (fd < 0) return errno_code();
-    const int rc = ::fsync(fd);
-    const std::error_code ec = rc == 0 ? std::error_code{} : errno_code();
-    ::close(fd);
-    return ec;
 }
 
 bool header_number(std::string_view line, std::string_view key, std::int64_t& out) {
@@ -93,44 +78,12 @@ std::optional<policy::StsCached> StsStore::load(const std::string& domain) const
 std::error_code StsStore::save(const std::string& domain, const policy::StsCached& entry,
                                const std::string& body) const {
     if (!safe_name(domain)) return std::make_error_code(std::errc::invalid_argument);
-    if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return errno_code();
-    // Durable: write a temp file, fsync it, rename it into place, fsync the directory.
-    const std::string tmp = dir_ + "/." + domain + ".tmp";
-    const std::string text = encode_entry(entry, body);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return errno_code();
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const std::error_code ec = errno_code();
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return ec;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        const std::error_code ec = errno_code();
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return ec;
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path(domain).c_str()) != 0) {
-        const std::error_code ec = errno_code();
-        ::unlink(tmp.c_str());
-        return ec;
-    }
-    return fsync_path(dir_, O_RDONLY | O_DIRECTORY);
+    return spool::write_durably(dir_, domain, encode_entry(entry, body));
 }
 
 std::error_code StsStore::drop(const std::string& domain) const {
     if (!safe_name(domain)) return std::make_error_code(std::errc::invalid_argument);
-    if (::unlink(path(domain).c_str()) != 0)
-        return errno == ENOENT ? std::error_code{} : errno_code();
-    return fsync_path(dir_, O_RDONLY | O_DIRECTORY);
+    return spool::remove_durably(dir_, domain);
 }
 
 }  // namespace chainmail::mtasts
