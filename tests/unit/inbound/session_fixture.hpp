@@ -8,6 +8,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
@@ -15,6 +17,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <string>
 #include <system_error>
@@ -73,12 +76,28 @@ class Client {
 
     memstream::Stream& stream() { return s_; }
 
+    // The client side of the TLS handshake; from here on, reads and writes go
+    // through TLS. Bytes already read (and not yet taken) are dropped.
+    asio::awaitable<bool> start_tls(asio::ssl::context& ctx) {
+        buf_.clear();
+        ssl_.emplace(s_, ctx);
+        error_code ec;
+        co_await ssl_->async_handshake(asio::ssl::stream_base::client,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+        co_return !ec;
+    }
+
     // One write of `bytes` (the session may still read it in pieces);
     // `bytes` outlives the call (a literal, or a named string of the caller).
     asio::awaitable<void> send(std::string_view bytes) {
         error_code ec;
-        co_await asio::async_write(s_, asio::buffer(bytes),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ssl_) {
+            co_await asio::async_write(*ssl_, asio::buffer(bytes),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+        } else {
+            co_await asio::async_write(s_, asio::buffer(bytes),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+        }
     }
 
     // The next complete reply, all its lines ("250-a\r\n250 b\r\n"); what
@@ -145,13 +164,20 @@ class Client {
     asio::awaitable<bool> more() {
         std::array<char, 512> chunk;
         error_code ec;
-        const std::size_t n = co_await s_.async_read_some(
-            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        std::size_t n = 0;
+        if (ssl_) {
+            n = co_await ssl_->async_read_some(asio::buffer(chunk),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+        } else {
+            n = co_await s_.async_read_some(asio::buffer(chunk),
+                                            asio::redirect_error(asio::use_awaitable, ec));
+        }
         buf_.append(chunk.data(), n);
         co_return !ec;
     }
 
     memstream::Stream s_;
+    std::optional<asio::ssl::stream<memstream::Stream&>> ssl_;
     std::string buf_;
 };
 
@@ -163,6 +189,7 @@ struct Scenario {
     config::Config cfg;
     config::Listener listener;
     inbound::ServerOptions options;
+    std::shared_ptr<asio::ssl::context> tls;  // null: no STARTTLS offered
     std::shared_ptr<inbound::ServerCore> core;
 
     Scenario() {
@@ -179,6 +206,7 @@ struct Scenario {
         core = std::make_shared<inbound::ServerCore>(spool, delivery_log);
         auto state = std::make_shared<inbound::ServerState>();
         state->config = std::make_shared<const config::Config>(cfg);
+        state->tls = tls;
         core->state = state;
         core->options = options;
         auto [server_end, client_end] = memstream::Stream::pair(io.get_executor());

@@ -1,8 +1,16 @@
 // The inbound session on an in-memory stream: the dialogue end to end, and
 // what a client can do wrong (split writes, pipelining too early, closing
 // mid-DATA, falling silent), each a scenario that runs in milliseconds.
-#include <catch2/catch.hpp>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
 
+#include <boost/asio/ssl/context.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "relay/tls/openssl_ptr.hpp"
 #include "session_fixture.hpp"
 
 using namespace session_fixture;
@@ -262,5 +270,93 @@ TEST_CASE("a client that talks before the greeting is refused (pregreet)", "[ses
         co_await c.expect("554 5.5.1 mx.relay.test Error: talking before the greeting\r\n");
         co_await c.expect_closed();
     });
+    CHECK(s.session_ended());
+}
+
+namespace {
+
+// A self-signed certificate for mx.relay.test, made in-process, as PEM files
+// in a temporary directory for the server's own loader.
+struct TestIdentity {
+    std::filesystem::path dir;
+    config::TlsIdentity id;
+    TestIdentity() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "cm-session-XXXXXX").string();
+        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp");
+        dir = tmpl;
+        tls::EvpPkeyPtr key(EVP_EC_gen("P-256"));
+        tls::X509Ptr cert(X509_new());
+        if (!key || !cert) throw std::runtime_error("cannot make a test key");
+        X509_set_version(cert.get(), 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+        X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+        X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+        X509_set_pubkey(cert.get(), key.get());
+        X509_NAME* name = X509_get_subject_name(cert.get());
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char*>("mx.relay.test"), -1, -1,
+                                   0);
+        X509_set_issuer_name(cert.get(), name);
+        if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+            throw std::runtime_error("cannot sign the test certificate");
+        id.certificate = (dir / "cert.pem").string();
+        id.private_key = (dir / "key.pem").string();
+        tls::BioPtr c(BIO_new_file(id.certificate.c_str(), "w"));
+        tls::BioPtr k(BIO_new_file(id.private_key.c_str(), "w"));
+        if (!c || !k || !PEM_write_bio_X509(c.get(), cert.get()) ||
+            !PEM_write_bio_PrivateKey(k.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr))
+            throw std::runtime_error("cannot write the test certificate");
+    }
+    ~TestIdentity() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    TestIdentity(const TestIdentity&) = delete;
+    TestIdentity& operator=(const TestIdentity&) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("bytes pipelined behind STARTTLS are discarded, never answered inside TLS",
+          "[session][starttls]") {
+    // CVE-2011-0411, RFC 3207 §5: a command injected in clear text after
+    // STARTTLS would otherwise be executed as if it came through TLS.
+    const TestIdentity identity;
+    Scenario s;
+    s.cfg.tls = identity.id;
+    s.tls = inbound::make_server_state(s.cfg)->tls;
+    asio::ssl::context client_ctx(asio::ssl::context::tls_client);
+    client_ctx.set_verify_mode(asio::ssl::verify_none);  // the server's identity is not the point
+    s.run([&client_ctx](Client& c) -> asio::awaitable<void> {
+        co_await c.expect("220 ...");
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.expect(
+            "250-mx.relay.test\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-STARTTLS\r\n"
+            "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n");
+        co_await c.send("STARTTLS\r\nRSET\r\n");
+        co_await c.expect("220 2.0.0 Ready to start TLS\r\n");
+        const bool up = co_await c.start_tls(client_ctx);
+        REQUIRE(up);
+        // The first reply inside TLS answers our NOOP, not the injected RSET.
+        co_await c.send("NOOP\r\n");
+        co_await c.expect("250 2.0.0 Ok\r\n");
+        // RFC 3207 §4.2: the EHLO before TLS is forgotten.
+        co_await c.send("MAIL FROM:<alice@client.test>\r\n");
+        co_await c.expect("503 5.5.1 Error: send HELO/EHLO first\r\n");
+        co_await c.send("EHLO client.test\r\n");
+        co_await c.expect(
+            "250-mx.relay.test\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-REQUIRETLS\r\n"
+            "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n");
+        co_await c.send("MAIL FROM:<alice@client.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n");
+        co_await c.expect("250 2.1.0 Ok\r\n");
+        co_await c.expect("250 2.1.5 Ok\r\n");
+        co_await c.expect("354 ...");
+        co_await c.send("Subject: x\r\n\r\nhi\r\n.\r\n");
+        co_await c.expect("250 2.0.0 Ok: queued as ...");
+        co_await c.send("QUIT\r\n");
+        co_await c.expect("221 2.0.0 Bye\r\n");
+    });
+    REQUIRE(s.spool.committed.size() == 1);
+    CHECK(s.spool.committed.front().env.client_tls.rfind("TLSv1.3 ", 0) == 0);
     CHECK(s.session_ended());
 }
