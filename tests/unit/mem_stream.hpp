@@ -1,7 +1,7 @@
 // mem_stream: two connected in-memory byte streams with the part of a TCP
 // socket the SMTP session and client use (read, write, available, cancel,
 // close, shutdown, remote_endpoint), and faults to inject: reads cut to a
-// size, a peer that closes or goes silent. One thread; tests only.
+// size, a peer that closes, falls silent or stops reading. One thread; tests only.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
@@ -36,21 +36,29 @@ class Stream {
         virtual void complete(error_code ec, Side& side) = 0;
     };
 
+    // An async_write_some waiting for room at the peer (capacity()).
+    struct Writer {
+        virtual ~Writer() = default;
+        virtual void complete(error_code ec, Side* to) = 0;  // `to` takes the bytes when !ec
+    };
+
     struct Side {
         explicit Side(asio::any_io_executor e) : ex(std::move(e)) {}
         asio::any_io_executor ex;
+        std::weak_ptr<Side> peer;
         std::string in;  // written by the peer, not yet read
+        std::size_t capacity = std::numeric_limits<std::size_t>::max();  // of `in`
         std::unique_ptr<Reader> reader;
+        std::unique_ptr<Writer> writer;
         bool open = true;
         bool eof = false;  // the peer closed or shut down its sending side
         std::size_t read_max = std::numeric_limits<std::size_t>::max();
         asio::ip::tcp::endpoint remote{asio::ip::make_address("127.0.0.1"), 40000};
-        std::size_t reads = 0;  // completed reads that returned bytes
     };
 
     template <class Buffers, class Handler>
     struct ReaderOp final : Reader {
-        ReaderOp(Buffers b, Handler h, asio::any_io_executor ex)
+        ReaderOp(Buffers b, Handler h, const asio::any_io_executor& ex)
             : buffers(std::move(b)),
               handler(std::move(h)),
               work(asio::prefer(ex, asio::execution::outstanding_work.tracked)) {}
@@ -60,24 +68,34 @@ class Stream {
                 const std::size_t take = std::min(side.in.size(), side.read_max);
                 n = asio::buffer_copy(buffers, asio::buffer(side.in.data(), take));
                 side.in.erase(0, n);
-                ++side.reads;
             }
-            auto ex = asio::get_associated_executor(handler, work);
-            asio::post(ex, [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
+            post_result(work, std::move(handler), ec, n);
         }
         Buffers buffers;
         Handler handler;
         asio::any_io_executor work;
     };
 
-    // Completes the parked read when it can complete: bytes, end of stream, or `ec`.
-    static void wake(Side& s, error_code ec = {}) {
-        if (!s.reader) return;
-        if (!ec && s.in.empty() && !s.eof) return;
-        if (!ec && s.in.empty()) ec = asio::error::eof;
-        auto r = std::move(s.reader);
-        r->complete(ec, s);
-    }
+    template <class Buffers, class Handler>
+    struct WriterOp final : Writer {
+        WriterOp(Buffers b, Handler h, const asio::any_io_executor& ex)
+            : buffers(std::move(b)),
+              handler(std::move(h)),
+              work(asio::prefer(ex, asio::execution::outstanding_work.tracked)) {}
+        void complete(error_code ec, Side* to) override {
+            std::size_t n = 0;
+            if (!ec) {
+                n = std::min(asio::buffer_size(buffers), to->capacity - to->in.size());
+                const std::size_t at = to->in.size();
+                to->in.resize(at + n);
+                asio::buffer_copy(asio::buffer(to->in.data() + at, n), buffers);
+            }
+            post_result(work, std::move(handler), ec, n);
+        }
+        Buffers buffers;
+        Handler handler;
+        asio::any_io_executor work;
+    };
 
     template <class Handler>
     static void post_result(const asio::any_io_executor& ex, Handler&& handler, error_code ec,
@@ -87,6 +105,27 @@ class Stream {
                    [h = std::forward<Handler>(handler), ec, n]() mutable { std::move(h)(ec, n); });
     }
 
+    // Completes the parked read when it can: bytes, the end of the stream, or `ec`.
+    static void wake_reader(Side& s, error_code ec = {}) {
+        if (!s.reader) return;
+        if (!ec && s.in.empty() && !s.eof) return;
+        if (!ec && s.in.empty()) ec = asio::error::eof;
+        auto r = std::move(s.reader);
+        r->complete(ec, s);
+        if (auto p = s.peer.lock()) wake_writer(*p);  // the read made room
+    }
+
+    // Completes the parked write when the peer has room or is gone, or with `ec`.
+    static void wake_writer(Side& s, error_code ec = {}) {
+        if (!s.writer) return;
+        auto p = s.peer.lock();
+        if (!ec && (!p || !p->open)) ec = asio::error::broken_pipe;
+        if (!ec && p->in.size() >= p->capacity) return;
+        auto w = std::move(s.writer);
+        w->complete(ec, p.get());
+        if (!ec) wake_reader(*p);
+    }
+
   public:
     using executor_type = asio::any_io_executor;
     using lowest_layer_type = Stream;
@@ -94,8 +133,8 @@ class Stream {
     // A connected pair: what one writes, the other reads.
     static std::pair<Stream, Stream> pair(const asio::any_io_executor& ex) {
         Stream a(ex), b(ex);
-        a.peer_ = b.in_;
-        b.peer_ = a.in_;
+        a.in_->peer = b.in_;
+        b.in_->peer = a.in_;
         return {std::move(a), std::move(b)};
     }
 
@@ -113,10 +152,12 @@ class Stream {
 
     // Faults and observations for tests.
     void read_size(std::size_t n) { in_->read_max = n; }  // every read returns at most n bytes
+    // This end holds at most n unread bytes; the peer's writes wait for room
+    // (a peer that stops reading).
+    void capacity(std::size_t n) { in_->capacity = n; }
     void set_remote(const asio::ip::tcp::endpoint& ep) { in_->remote = ep; }
-    std::size_t reads() const { return in_->reads; }
     bool peer_open() const {
-        auto p = peer_.lock();
+        auto p = in_->peer.lock();
         return p && p->open;
     }
 
@@ -130,7 +171,7 @@ class Stream {
                 if (asio::buffer_size(b) == 0) return post_result(s.ex, std::move(handler), {}, 0);
                 using Op = ReaderOp<Buffers, std::decay_t<decltype(handler)>>;
                 s.reader = std::make_unique<Op>(b, std::move(handler), s.ex);
-                wake(s);
+                wake_reader(s);
             },
             token, buffers);
     }
@@ -142,15 +183,10 @@ class Stream {
                 Side& s = *in_;
                 if (!s.open)
                     return post_result(s.ex, std::move(handler), asio::error::bad_descriptor, 0);
-                auto p = peer_.lock();
-                if (!p || !p->open)
-                    return post_result(s.ex, std::move(handler), asio::error::broken_pipe, 0);
-                const std::size_t n = asio::buffer_size(b);
-                const std::size_t at = p->in.size();
-                p->in.resize(at + n);
-                asio::buffer_copy(asio::buffer(p->in.data() + at, n), b);
-                wake(*p);
-                post_result(s.ex, std::move(handler), {}, n);
+                if (asio::buffer_size(b) == 0) return post_result(s.ex, std::move(handler), {}, 0);
+                using Op = WriterOp<Buffers, std::decay_t<decltype(handler)>>;
+                s.writer = std::make_unique<Op>(b, std::move(handler), s.ex);
+                wake_writer(s);
             },
             token, buffers);
     }
@@ -160,23 +196,26 @@ class Stream {
         return in_->in.size();
     }
     bool is_open() const { return in_->open; }
+    // Pending reads and writes end with operation_aborted.
     void cancel(error_code& ec) {
         ec = {};
-        wake(*in_, asio::error::operation_aborted);
+        wake_reader(*in_, asio::error::operation_aborted);
+        wake_writer(*in_, asio::error::operation_aborted);
     }
     // The peer reads what was written, then the end of the stream.
     void shutdown(asio::socket_base::shutdown_type what, error_code& ec) {
         ec = {};
         if (what == asio::socket_base::shutdown_receive) return;
-        if (auto p = peer_.lock()) {
+        if (auto p = in_->peer.lock()) {
             p->eof = true;
-            wake(*p);
+            wake_reader(*p);
         }
     }
     void close(error_code& ec) {
         shutdown(asio::socket_base::shutdown_both, ec);
         in_->open = false;
-        wake(*in_, asio::error::operation_aborted);
+        cancel(ec);
+        if (auto p = in_->peer.lock()) wake_writer(*p);  // its writes now fail
     }
     asio::ip::tcp::endpoint remote_endpoint(error_code& ec) const {
         ec = {};
@@ -187,7 +226,6 @@ class Stream {
     explicit Stream(const asio::any_io_executor& ex) : in_(std::make_shared<Side>(ex)) {}
 
     std::shared_ptr<Side> in_;
-    std::weak_ptr<Side> peer_;
 };
 
 }  // namespace memstream

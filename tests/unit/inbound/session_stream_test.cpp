@@ -184,6 +184,21 @@ TEST_CASE("a silent client gets 421 4.4.2 when a deadline passes", "[session][de
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
 }
 
+TEST_CASE("a client that stops reading: the 421 cannot go out either, the session ends",
+          "[session][deadline]") {
+    Scenario s;
+    s.cfg.limits.command_timeout = std::chrono::seconds(1);
+    s.options.deadline_scale = 0.005;  // 5 ms for a command, 150 ms for a reply
+    const auto started = std::chrono::steady_clock::now();
+    s.run([](Client& c) -> asio::awaitable<void> {
+        co_await c.expect("220 ...");
+        c.stream().capacity(0);  // from now on the session's writes wait forever
+        co_await c.expect_closed();
+    });
+    CHECK(s.session_ended());
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+}
+
 TEST_CASE("a bare LF in a command line ends the session with 550 (SMTP smuggling)", "[session]") {
     Scenario s;
     s.run([](Client& c) -> asio::awaitable<void> {
