@@ -226,6 +226,20 @@ accept_row() {
     echo "| $label | ${cm} | ${pf} | ${sink} | ${rp}× | ${pct} | $v |"
 }
 
+# Per run, chainmail MODE / Postfix and / ceiling of that same run, and
+# their medians (printed only when every subject has every run).
+run_ratios() {
+    local -a cm
+    read -r -a cm <<<"${R_CM[$1]:-}"
+    [ "${#cm[@]}" = "${#R_PF[@]}" ] && [ "${#cm[@]}" = "${#R_SINK[@]}" ] && [ "${#cm[@]}" -gt 0 ] ||
+        return 0
+    local i rp=() rs=()
+    for ((i = 0; i < ${#cm[@]}; i++)); do
+        rp+=("$(ratio "${cm[i]}" "${R_PF[i]}")") rs+=("$(ratio "${cm[i]}" "${R_SINK[i]}")")
+    done
+    echo "  per run × Postfix: ${rp[*]} (median $(median "${rp[@]}")); of ceiling: ${rs[*]} (median $(median "${rs[@]}"))"
+}
+
 report() {
     local pfw sinkw sync l50p l99p l50c l99c cmv mode
     pfw=$(median "${W_PF[@]}") sinkw=$(median "${W_SINK[@]}")
@@ -272,6 +286,7 @@ report() {
         echo "Steady msg/s per run: Postfix ${R_PF[*]:-none}; smtp-sink ${R_SINK[*]:-none}."
         for mode in $MODES; do
             echo "chainmail $mode: ${R_CM[$mode]:-none}(CPU % of one core: ${CPU_CM[$mode]:-none})."
+            run_ratios "$mode"
             [ -n "${DRAIN_CM[$mode]:-}" ] &&
                 echo "  seconds after the load until all $MSGS were $([ "$mode" = tls ] && echo delivered || echo deferred): ${DRAIN_CM[$mode]}"
         done
