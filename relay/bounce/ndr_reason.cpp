@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "policy/reply_classify.hpp"
+#include "policy/smtp_reply.hpp"
 
 namespace chainmail::bounce {
 namespace {

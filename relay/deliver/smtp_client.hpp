@@ -25,11 +25,18 @@
 #include <utility>
 #include <vector>
 
-#include "relay/deliver/smtp_reply.hpp"
+#include "policy/smtp_reply.hpp"
 #include "relay/spool/envelope.hpp"
 #include "relay/tls/client_tls.hpp"
 
 namespace chainmail::deliver {
+
+// The relay's one reply type and parser (policy/smtp_reply.hpp), by the
+// names this room has always used.
+using Reply = policy::SmtpReply;
+using policy::Extensions;
+using policy::parse_ehlo;
+using policy::ReplyParser;
 
 // Protocol states, in order; each has one row in the timeout table.
 enum class Stage {

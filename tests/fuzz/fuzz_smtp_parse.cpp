@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "policy/smtp_codec.hpp"
-#include "relay/deliver/smtp_reply.hpp"
+#include "policy/smtp_reply.hpp"
 #include "relay/inbound/line_reader.hpp"
 #include "relay/inbound/smtp_parse.hpp"
 #include "tests/fuzz/fuzz_check.hpp"

@@ -1,4 +1,4 @@
-// Fuzzes the SMTP reply parser (relay/deliver/smtp_reply): whatever a remote
+// Fuzzes the SMTP reply parser (policy/smtp_reply): whatever a remote
 // server sends back, line by line, and the EHLO keywords read from it.
 // Properties: no crash; a complete reply has one code in 200..599 on every
 // line (RFC 5321 §4.2.1), at most kMaxLines lines, and an enhanced code only
@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include "relay/deliver/smtp_reply.hpp"
+#include "policy/smtp_reply.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
-using namespace chainmail::deliver;
+using namespace chainmail::policy;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 parser.take();  // the client gives up on the connection; start afresh
                 break;
             case ReplyParser::Status::Complete: {
-                const Reply r = parser.take();
+                const SmtpReply r = parser.take();
                 FUZZ_CHECK(r.code >= 200 && r.code <= 599);
                 FUZZ_CHECK(!r.lines.empty() && r.lines.size() <= ReplyParser::kMaxLines);
                 if (!r.enhanced.empty()) FUZZ_CHECK(r.enhanced[0] - '0' == r.code / 100);

@@ -1,16 +1,17 @@
-// smtp_reply: pure parsers for what an SMTP server says: multi-line replies
-// (RFC 5321 §4.2.1), enhanced status codes (RFC 3463) and EHLO keywords. No I/O;
-// malformed input is reported, never thrown.
+// smtp_reply: the relay's one SMTP reply type and its pure parsers: multi-line
+// replies (RFC 5321 §4.2.1), enhanced status codes (RFC 3463) and EHLO
+// keywords. No I/O; malformed input is reported, never thrown.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace chainmail::deliver {
+namespace chainmail::policy {
 
-struct Reply {
+struct SmtpReply {
     int code = 0;                    // 0: no reply (connection lost, timeout, local failure)
     std::string enhanced;            // "2.0.0" when the server gave one, else empty
     std::vector<std::string> lines;  // text of each line, after code and enhanced code
@@ -23,18 +24,25 @@ struct Reply {
     std::string str() const;
 };
 
+// "5.1.1 User unknown" -> "5.1.1"; nullopt when the text does not start with
+// a valid enhanced status code (RFC 3463 §2: class 2, 4 or 5; subject and
+// detail 0-999 without leading zeros) followed by white space or the end.
+// The one parser of "X.Y.Z" in the relay: replies, reports and logs use it.
+std::optional<std::string> parse_enhanced_status(std::string_view text);
+
 // Accumulates reply lines (without CRLF) until a reply is complete.
 class ReplyParser {
   public:
     enum class Status { Incomplete, Complete, Malformed };
     static constexpr std::size_t kMaxLines = 200;
 
-    // After Complete, take() returns the reply and the parser starts afresh.
+    // `line` without its CRLF (one is ignored). After Complete, take() returns
+    // the reply and the parser starts afresh.
     Status feed(std::string_view line);
-    Reply take();
+    SmtpReply take();
 
   private:
-    Reply reply_;
+    SmtpReply reply_;
     bool started_ = false;
 };
 
@@ -52,6 +60,6 @@ struct Extensions {
     std::uint64_t size_limit = 0;  // 0 with size: no fixed limit (RFC 1870 §4)
 };
 
-Extensions parse_ehlo(const Reply& ehlo_reply);
+Extensions parse_ehlo(const SmtpReply& ehlo_reply);
 
-}  // namespace chainmail::deliver
+}  // namespace chainmail::policy

@@ -1,16 +1,23 @@
-#include "relay/deliver/smtp_reply.hpp"
+#include "policy/smtp_reply.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
-#include "policy/reply_classify.hpp"
-
-namespace chainmail::deliver {
+namespace chainmail::policy {
 namespace {
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
+}
+
+// Up to `max` digits without a leading zero (RFC 3463 §2), returns the length.
+std::size_t number(std::string_view s, std::size_t max) {
+    std::size_t n = 0;
+    while (n < s.size() && n < max && is_digit(s[n])) ++n;
+    if (n > 1 && s[0] == '0') return 0;
+    if (n < s.size() && is_digit(s[n])) return 0;
+    return n;
 }
 
 std::string upper(std::string_view s) {
@@ -22,7 +29,27 @@ std::string upper(std::string_view s) {
 
 }  // namespace
 
-std::string Reply::str() const {
+std::optional<std::string> parse_enhanced_status(std::string_view text) {
+    if (text.size() < 5) return std::nullopt;
+    const char cls = text[0];
+    if ((cls != '2' && cls != '4' && cls != '5') || text[1] != '.') return std::nullopt;
+    std::size_t pos = 2;
+    const std::size_t subject = number(text.substr(pos), 3);
+    if (subject == 0) return std::nullopt;
+    pos += subject;
+    if (pos >= text.size() || text[pos] != '.') return std::nullopt;
+    ++pos;
+    const std::size_t detail = number(text.substr(pos), 3);
+    if (detail == 0) return std::nullopt;
+    pos += detail;
+    // RFC 5321 §4.2: the code ends at the text's space, or at the end of the line.
+    if (pos < text.size() && text[pos] != ' ' && text[pos] != '\t' && text[pos] != '\r' &&
+        text[pos] != '\n')
+        return std::nullopt;
+    return std::string(text.substr(0, pos));
+}
+
+std::string SmtpReply::str() const {
     if (code == 0) return lines.empty() ? std::string() : lines.front();
     std::string s = std::to_string(code);
     if (!enhanced.empty()) s += " " + enhanced;
@@ -33,6 +60,7 @@ std::string Reply::str() const {
 }
 
 ReplyParser::Status ReplyParser::feed(std::string_view line) {
+    if (line.ends_with("\r\n")) line.remove_suffix(2);
     // RFC 5321 §4.2: three digits, then '-' (more follows), ' ' or end of line.
     if (line.size() < 3 || !is_digit(line[0]) || !is_digit(line[1]) || !is_digit(line[2]))
         return Status::Malformed;
@@ -49,7 +77,7 @@ ReplyParser::Status ReplyParser::feed(std::string_view line) {
         reply_.code = code;
         started_ = true;
         // RFC 3463 §2: the enhanced code's class agrees with the reply code's.
-        if (auto enhanced = policy::parse_enhanced_status(text);
+        if (auto enhanced = parse_enhanced_status(text);
             enhanced && (*enhanced)[0] - '0' == code / 100)
             reply_.enhanced = std::move(*enhanced);
     }
@@ -61,14 +89,14 @@ ReplyParser::Status ReplyParser::feed(std::string_view line) {
     return sep == '-' ? Status::Incomplete : Status::Complete;
 }
 
-Reply ReplyParser::take() {
-    Reply r = std::move(reply_);
-    reply_ = Reply{};
+SmtpReply ReplyParser::take() {
+    SmtpReply r = std::move(reply_);
+    reply_ = SmtpReply{};
     started_ = false;
     return r;
 }
 
-Extensions parse_ehlo(const Reply& r) {
+Extensions parse_ehlo(const SmtpReply& r) {
     Extensions e;
     e.esmtp = r.positive();
     // The first line is the server's greeting name; keywords follow.
@@ -95,4 +123,4 @@ Extensions parse_ehlo(const Reply& r) {
     return e;
 }
 
-}  // namespace chainmail::deliver
+}  // namespace chainmail::policy
