@@ -298,13 +298,6 @@ Outcome deliver(AuthLabel a) {
     return o;
 }
 
-bool pinned(const Check& c, const TlsFacts& f) {
-    for (const auto& fp : c.fingerprints)
-        if ((f.cert_sha256 && *f.cert_sha256 == fp) || (f.spki_sha256 && *f.spki_sha256 == fp))
-            return true;
-    return false;
-}
-
 // One demand against the facts of one connection.
 Outcome judge_demand(const Demand& d, const std::string& host, const TlsFacts& f) {
     switch (d.gate) {
@@ -355,7 +348,7 @@ Outcome judge_demand(const Demand& d, const std::string& host, const TlsFacts& f
         case AuthMethod::None:
             return deliver(AuthLabel::None);
         case AuthMethod::Fingerprint:
-            if (!pinned(d.check, f))
+            if (!pinned(d.check.fingerprints, f.cert_sha256, f.spki_sha256))
                 return fail(
                     Verdict::TlsFailure, Reason::FingerprintMismatch,
                     "the certificate of " + host + " is not one of the pinned certificates");

@@ -20,6 +20,13 @@ std::string_view to_string(TlsVersion v) {
     return "unknown";
 }
 
+bool pinned(const std::vector<Sha256>& fingerprints, const std::optional<Sha256>& cert_sha256,
+            const std::optional<Sha256>& spki_sha256) {
+    for (const auto& fp : fingerprints)
+        if ((cert_sha256 && *cert_sha256 == fp) || (spki_sha256 && *spki_sha256 == fp)) return true;
+    return false;
+}
+
 std::optional<TlsVersion> parse_tls_min_version(std::string_view s) {
     if (s == "1.0") return TlsVersion::Tls10;
     if (s == "1.1") return TlsVersion::Tls11;

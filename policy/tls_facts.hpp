@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chainmail::policy {
 
@@ -38,6 +39,12 @@ struct TlsFacts {
     std::optional<Sha256> spki_sha256;
     bool requiretls_offered = false;  // REQUIRETLS in the EHLO reply after TLS
 };
+
+// Whether the leaf certificate's DER or its SubjectPublicKeyInfo DER hashes
+// to one of the pinned SHA-256 digests (the `fingerprint` level). The one
+// matcher: the TLS client's verification and judge() both ask it.
+bool pinned(const std::vector<Sha256>& fingerprints, const std::optional<Sha256>& cert_sha256,
+            const std::optional<Sha256>& spki_sha256);
 
 std::string_view to_string(TlsVersion v);  // "TLSv1.2", as OpenSSL names them
 std::optional<TlsVersion> parse_tls_min_version(std::string_view s);  // "1.2" -> Tls12

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "policy/tls_facts.hpp"
 #include "relay/tls/peer_chain.hpp"
 
 namespace chainmail::tls {
@@ -299,15 +300,13 @@ void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
                 f.detail = "the server sent no certificate";
                 return;
             }
+            if (policy::pinned(req.fingerprints, f.cert_sha256, f.spki_sha256)) {
+                f.result = VerifyResult::Ok;
+                f.auth = AuthLabel::Fingerprint;
+                return;
+            }
             const auto c = *f.cert_sha256;
             const auto k = *f.spki_sha256;
-            for (const auto& want : req.fingerprints) {
-                if (want == c || want == k) {
-                    f.result = VerifyResult::Ok;
-                    f.auth = AuthLabel::Fingerprint;
-                    return;
-                }
-            }
             f.result = VerifyResult::FingerprintMismatch;
             f.detail = "certificate sha256:" + hex(c.data(), c.size()) +
                        ", public key sha256:" + hex(k.data(), k.size());
