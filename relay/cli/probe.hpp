@@ -78,7 +78,7 @@ struct HostView {
     const std::vector<tls::CertInfo>* chain = nullptr;
     std::optional<bool> pkix_chain, pkix_name;  // under `verify`: chain to ca_file, MX name
     std::string pkix_detail;
-    std::optional<tls::TlsaRecord> tlsa_matched;
+    std::optional<policy::TlsaRecord> tlsa_matched;
 };
 HostView view_of(const HostProbe& h);
 

@@ -10,7 +10,6 @@
 #include "policy/tls_decision.hpp"
 #include "relay/cli/probe.hpp"
 #include "relay/deliver/host_session.hpp"
-#include "relay/deliver/smtp_tls_facts.hpp"
 
 namespace chainmail::cli {
 

@@ -7,7 +7,7 @@
 
 #include "policy/tls_rating.hpp"
 #include "relay/cli/probe.hpp"
-#include "relay/deliver/smtp_tls_facts.hpp"
+#include "relay/deliver/host_session.hpp"
 
 namespace chainmail::cli {
 
@@ -75,8 +75,8 @@ json host_json(const HostProbe& h, const TargetProbe& p) {
     out["starttls"] = v.starttls ? json(*v.starttls) : json(nullptr);
     if (!v.greeting_error.empty()) out["error"] = v.greeting_error;
     if (v.tls) {
-        const policy::TlsVersion ver = deliver::policy_version(v.tls->version);
-        out["tls"] = {{"version", v.tls->version},
+        const policy::TlsVersion ver = v.tls->version;
+        out["tls"] = {{"version", std::string(policy::to_string(ver))},
                       {"version_rating", policy::to_string(policy::rate_version(ver))},
                       {"cipher", v.tls->cipher},
                       {"cipher_rating", policy::to_string(policy::rate_cipher(v.tls->cipher))},

@@ -39,7 +39,7 @@ PartnerRow row_of(const config::Partner& partner, const TargetProbe& p) {
     r.mode = policy::to_string(partner.mode);
     r.dnssec = policy::to_string(p.mx.state);
     std::size_t usable = 0, tlsa_any = 0, reached = 0, starttls = 0, pkix_ok = 0, pkix_seen = 0;
-    std::string weakest;
+    std::optional<policy::TlsVersion> weakest;
     std::string cert_problem;
     for (const HostProbe& h : p.hosts) {
         if (!policy::usable_tlsa(h.facts.tlsa).empty() && policy::dane_applies(p.mx, h.facts))
@@ -50,8 +50,10 @@ PartnerRow row_of(const config::Partner& partner, const TargetProbe& p) {
             ++reached;
             if (*v.starttls) ++starttls;
         }
-        // OpenSSL's names sort by age: "TLSv1" < "TLSv1.1" < "TLSv1.2" < "TLSv1.3".
-        if (v.tls && (weakest.empty() || v.tls->version < weakest)) weakest = v.tls->version;
+        // policy::TlsVersion sorts by age: Tls10 < Tls11 < Tls12 < Tls13.
+        if (v.tls && v.tls->version != policy::TlsVersion::Unknown &&
+            (!weakest || v.tls->version < *weakest))
+            weakest = v.tls->version;
         if (v.pkix_chain) {
             ++pkix_seen;
             if (*v.pkix_chain && v.pkix_name.value_or(false))
@@ -78,7 +80,7 @@ PartnerRow row_of(const config::Partner& partner, const TargetProbe& p) {
         }
     }
     r.starttls = reached == 0 ? "unreachable" : of_hosts(starttls, reached, "yes", "no");
-    r.tls = weakest.empty() ? "-" : weakest;
+    r.tls = weakest ? std::string(policy::to_string(*weakest)) : "-";
     // Returned, not assigned piecewise: g++ 12 -Wrestrict misfires on the latter.
     r.certificate = [&]() -> std::string {
         if (pkix_seen == 0) return "-";

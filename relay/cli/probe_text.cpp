@@ -5,7 +5,7 @@
 
 #include "policy/tls_rating.hpp"
 #include "relay/cli/probe.hpp"
-#include "relay/deliver/smtp_tls_facts.hpp"
+#include "relay/deliver/host_session.hpp"
 
 namespace chainmail::cli {
 
@@ -131,8 +131,8 @@ std::string probe_text(const TargetProbe& p) {
         }
         line(fmt::format("    STARTTLS: {}", *v.starttls ? "offered" : "NOT offered"));
         if (v.tls) {
-            const auto ver = deliver::policy_version(v.tls->version);
-            line(fmt::format("    TLS:     {} ({}), {} ({}), group {} ({})", v.tls->version,
+            const policy::TlsVersion ver = v.tls->version;
+            line(fmt::format("    TLS:     {} ({}), {} ({}), group {} ({})", policy::to_string(ver),
                              policy::to_string(policy::rate_version(ver)), v.tls->cipher,
                              policy::to_string(policy::rate_cipher(v.tls->cipher)),
                              v.tls->group.empty() ? "?" : v.tls->group,

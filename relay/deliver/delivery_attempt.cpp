@@ -12,7 +12,6 @@
 #include "policy/tls_decision.hpp"
 #include "relay/deliver/host_session.hpp"
 #include "relay/deliver/sensitive_mark.hpp"
-#include "relay/deliver/smtp_tls_facts.hpp"
 #include "relay/metrics/metrics.hpp"
 
 namespace chainmail::deliver {
@@ -86,7 +85,7 @@ std::optional<log::TlsInfo> tls_of(const Connection& conn, const Outcome& o) {
     if (!f.tls_up || !f.tls) return std::nullopt;
     std::string auth(policy::to_string(o.auth));
     if (o.auth == policy::AuthLabel::Plaintext) auth = "none";
-    return log::TlsInfo{f.tls->version, f.tls->cipher, auth};
+    return log::TlsInfo{std::string(policy::to_string(f.tls->version)), f.tls->cipher, auth};
 }
 
 // Whether `ip` (as the spool keeps the client address) is in one of `nets`.

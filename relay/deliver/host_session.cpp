@@ -1,7 +1,5 @@
 #include "relay/deliver/host_session.hpp"
 
-#include "relay/deliver/smtp_tls_facts.hpp"
-
 namespace chainmail::deliver {
 
 namespace asio = boost::asio;
@@ -56,13 +54,72 @@ Outcome judge_facts(const policy::Requirement& req, bool opened, const SessionFa
                 f.result.failure == Failure::Connect ? Reason::ConnectFailed : Reason::Unknown,
                 f.result.text.empty() ? std::string(to_string(f.result.failure)) : f.result.text);
     }
-    Outcome o = policy::judge(req, to_policy_facts(f));
+    Outcome o = policy::judge(req, tls_facts_of(f));
     if (!opened && o.verdict == Verdict::Deliver)
         return policy::temp_failure(Reason::Unknown, f.result.text);
     return o;
 }
 
 }  // namespace
+
+tls::TlsRequirement to_requirement(const policy::Check& check, const std::string& host) {
+    tls::TlsRequirement r;
+    switch (check.auth) {
+        case policy::AuthMethod::None:
+            r.mode = tls::VerifyMode::None;
+            break;
+        case policy::AuthMethod::Fingerprint:
+            r.mode = tls::VerifyMode::Fingerprint;
+            break;
+        case policy::AuthMethod::Pkix:
+        case policy::AuthMethod::MtaSts:
+            r.mode = tls::VerifyMode::Pkix;
+            break;
+        case policy::AuthMethod::Dane:
+            r.mode = tls::VerifyMode::Dane;
+            break;
+    }
+    r.fingerprints = check.fingerprints;
+    r.names = check.names;
+    if (r.mode == tls::VerifyMode::Pkix && r.names.empty()) r.names.push_back(host);
+    r.dane_base = host;
+    r.tlsa = check.tlsa;
+    r.min_version = check.min_version;
+    // Opportunistic: any TLS beats plaintext (RFC 7435).
+    const bool no_minimum = check.min_version == policy::TlsVersion::Unknown ||
+                            check.min_version == policy::TlsVersion::Ssl3;
+    r.ciphers = no_minimum ? tls::CipherGrade::Opportunistic : tls::CipherGrade::Ncsc;
+    return r;
+}
+
+void apply_requirement(const policy::Requirement& req, SessionOptions& options) {
+    options.host = req.host;
+    options.starttls = req.apply.starttls;
+    options.requirement = to_requirement(req.verify(), req.host);
+    // A `testing` shadow is judged afterwards, never enforced by the client.
+    options.enforce_verification = !req.shadow.has_value();
+}
+
+policy::TlsFacts tls_facts_of(const SessionFacts& s) {
+    policy::TlsFacts f;
+    f.connected = s.greeting.positive();
+    f.starttls_offered = s.extensions.starttls || s.tls.has_value() || s.starttls_refused;
+    f.starttls_accepted = !s.starttls_refused;
+    f.handshake_ok = s.tls_up;
+    if (!s.tls) return f;
+    const tls::TlsFacts& t = *s.tls;
+    f.version_rejected = t.result == tls::VerifyResult::VersionTooLow;
+    f.version = t.version;
+    f.cipher = t.cipher;
+    f.chain_ok = t.chain_ok;
+    f.name_ok = t.name_ok;
+    f.matched_name = t.matched_name;
+    f.dane = t.dane;
+    f.cert_sha256 = t.cert_sha256;
+    f.spki_sha256 = t.spki_sha256;
+    f.requiretls_offered = s.tls_up && s.extensions.requiretls;
+    return f;
+}
 
 Outcome judge_session(const policy::Requirement& req, const Connection* conn,
                       const SessionFacts& facts) {

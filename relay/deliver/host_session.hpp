@@ -23,6 +23,18 @@ bool wants_tlsa(policy::TlsLevel level);
 // authenticated has it as its second route. The others name their own proof.
 bool consults_mta_sts(policy::TlsLevel level);
 
+// The TLS client's verification for a policy Check; `host` is the MX host
+// name: the DANE base domain (RFC 7672 §3.2.2) and the PKIX name when the
+// check names none. No minimum version: opportunistic ciphers (RFC 7435).
+tls::TlsRequirement to_requirement(const policy::Check& check, const std::string& host);
+
+// SessionOptions for one host under a policy Requirement; addresses, port,
+// helo_name and timeouts are the caller's.
+void apply_requirement(const policy::Requirement& req, SessionOptions& options);
+
+// What judge() decides on: the SMTP steps of the session and its TLS facts.
+policy::TlsFacts tls_facts_of(const SessionFacts& s);
+
 // judge() on what Connection::open() returned (conn may be null). Only a
 // session that ended in the STARTTLS steps is a TLS matter; anything else
 // (no connection, a timeout in EHLO) is a temporary failure, never a bounce.

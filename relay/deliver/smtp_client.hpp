@@ -1,7 +1,7 @@
 // smtp_client: one outbound SMTP connection to one host. open() connects,
 // reads the greeting, says EHLO, negotiates STARTTLS as required and reports
 // facts; transaction() may be called several times (RSET between); quit().
-// Everything a peer can cause comes back as a value. Under StartTls::Required
+// Everything a peer can cause comes back as a value. Under Starttls::Required
 // no MAIL is sent unless TLS is up and verified. A Connection runs on one
 // thread (or strand) at a time.
 #pragma once
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "policy/smtp_reply.hpp"
+#include "policy/tls_decision.hpp"
 #include "relay/spool/envelope.hpp"
 #include "relay/tls/client_tls.hpp"
 
@@ -63,25 +64,24 @@ struct StageInfo {
 const StageInfo& stage_info(Stage s);
 std::string_view to_string(Stage s);
 
-enum class StartTls {
-    Never,          // level none: plaintext, STARTTLS never tried
-    Opportunistic,  // may: TLS when offered; plaintext if not, or if the handshake fails
-    Required,       // TLS established and verified before MAIL, or a TLS failure
-};
+// policy's Starttls: Never (plaintext, STARTTLS never tried), IfOffered (TLS
+// when offered; plaintext if not, or if the handshake fails), Required (TLS
+// established and verified before MAIL, or a TLS failure).
+using StartTls = policy::Starttls;
 
 struct SessionOptions {
     std::string helo_name;  // our EHLO name
     std::string host;       // the MX host name: SNI, DANE base and PKIX name by default
     std::vector<boost::asio::ip::address> addresses;  // tried in this order
     std::uint16_t port = 25;
-    StartTls starttls = StartTls::Opportunistic;
+    StartTls starttls = StartTls::IfOffered;
     tls::TlsRequirement requirement;
     std::chrono::milliseconds connect_timeout{30000};
     double timeout_scale = 1.0;  // multiplies every protocol timeout (tests use < 1)
     // Required: a failed verification ends the session (QUIT) before MAIL.
     // False only when the check is a `mode: testing` shadow, judged later.
     bool enforce_verification = true;
-    // Opportunistic: after a broken handshake, reconnect to the same address
+    // IfOffered: after a broken handshake, reconnect to the same address
     // in plaintext inside open(). Off: open() reports TlsFailed and the caller
     // retries with StartTls::Never (policy's RetryWithoutTls).
     bool retry_plaintext = false;

@@ -11,6 +11,11 @@
 #include "relay/tls/peer_chain.hpp"
 
 namespace chainmail::tls {
+
+using policy::AuthLabel;
+using policy::DaneAuthority;
+using policy::TlsVersion;
+
 namespace {
 
 // NCSC-NL TLS guidelines (2021), TLS 1.2 suites rated "good" then
@@ -104,6 +109,8 @@ std::string profile_of(const TlsRequirement& req) {
 
 int min_proto(TlsVersion v) {
     switch (v) {
+        case TlsVersion::Unknown:
+        case TlsVersion::Ssl3:
         case TlsVersion::Tls10:
             return TLS1_VERSION;
         case TlsVersion::Tls11:
@@ -114,6 +121,24 @@ int min_proto(TlsVersion v) {
             return TLS1_3_VERSION;
     }
     return TLS1_2_VERSION;
+}
+
+// SSL_version() as policy's TlsVersion.
+TlsVersion version_of(int v) {
+    switch (v) {
+        case SSL3_VERSION:
+            return TlsVersion::Ssl3;
+        case TLS1_VERSION:
+            return TlsVersion::Tls10;
+        case TLS1_1_VERSION:
+            return TlsVersion::Tls11;
+        case TLS1_2_VERSION:
+            return TlsVersion::Tls12;
+        case TLS1_3_VERSION:
+            return TlsVersion::Tls13;
+        default:
+            return TlsVersion::Unknown;
+    }
 }
 
 }  // namespace
@@ -138,22 +163,6 @@ std::string_view to_string(VerifyResult r) {
             return "no usable TLSA record";
     }
     return "unknown";
-}
-
-std::string_view to_string(AuthLabel a) {
-    switch (a) {
-        case AuthLabel::None:
-            return "none";
-        case AuthLabel::Fingerprint:
-            return "fingerprint";
-        case AuthLabel::Pkix:
-            return "pkix";
-        case AuthLabel::DaneEe:
-            return "dane-ee";
-        case AuthLabel::DaneTa:
-            return "dane-ta";
-    }
-    return "none";
 }
 
 std::string_view to_string(VerifyMode m) {
@@ -283,7 +292,7 @@ namespace {
 void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
     SSL* ssl = conn.ssl;
     const TlsRequirement& req = conn.req;
-    const bool resumed_verified = f.resumed && conn.resumed_facts.auth != 0;
+    const bool resumed_verified = f.resumed && conn.resumed_facts.auth != AuthLabel::None;
     if (peer) {
         f.cert_sha256 = cert_sha256(peer);
         f.spki_sha256 = spki_sha256(peer);
@@ -324,11 +333,11 @@ void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
     if (resumed_verified) {
         // The session was cached only after the same profile verified it.
         f.result = VerifyResult::Ok;
-        f.auth = static_cast<AuthLabel>(conn.resumed_facts.auth);
+        f.auth = conn.resumed_facts.auth;
         f.chain_ok = f.auth != AuthLabel::DaneEe;
         f.name_ok = f.auth != AuthLabel::DaneEe;
-        if (f.auth == AuthLabel::DaneEe) f.dane_usage = 3;
-        if (f.auth == AuthLabel::DaneTa) f.dane_usage = 2;
+        if (f.auth == AuthLabel::DaneEe) f.dane = DaneAuthority::Ee;
+        if (f.auth == AuthLabel::DaneTa) f.dane = DaneAuthority::Ta;
         return;
     }
     const long vr = SSL_get_verify_result(ssl);
@@ -349,8 +358,8 @@ void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
                 f.detail = "no TLSA record authenticated the peer";
                 return;
             }
-            f.dane_usage = usage;
-            f.dane_matched = TlsaRecord{usage, selector, mtype, {data, data + dlen}};
+            f.dane = usage == 3 ? DaneAuthority::Ee : DaneAuthority::Ta;
+            f.dane_matched = policy::TlsaRecord{usage, selector, mtype, {data, data + dlen}};
             f.auth = usage == 3 ? AuthLabel::DaneEe : AuthLabel::DaneTa;
             if (usage == 3) f.chain_ok = false;  // DANE-EE checks no chain
         }
@@ -375,7 +384,7 @@ void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
 TlsFacts evaluate(ConnectionTls& conn) {
     TlsFacts f;
     SSL* ssl = conn.ssl;
-    f.version = SSL_get_version(ssl);
+    f.version = version_of(SSL_version(ssl));
     if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl)) f.cipher = SSL_CIPHER_get_name(c);
     f.group = negotiated_group(ssl);
     if (conn.req.describe_chain) f.chain = describe_chain(ssl);
@@ -389,7 +398,7 @@ TlsFacts evaluate(ConnectionTls& conn) {
     conn.decided = true;
     conn.verified = f.result == VerifyResult::Ok;
     if (conn.verified) {
-        conn.verified_facts = CachedFacts{static_cast<int>(f.auth), f.peer_subject, f.peer_issuer};
+        conn.verified_facts = CachedFacts{f.auth, f.peer_subject, f.peer_issuer};
         if (conn.pending && conn.cache && !conn.cache_key.empty())
             conn.cache->put(conn.cache_key, std::move(conn.pending), conn.verified_facts);
     }

@@ -1,6 +1,7 @@
 // client_tls: outbound TLS mechanism. The caller says what to verify (a
 // TlsRequirement); this code sets up one SSL per connection and, after the
-// handshake, reports facts (TlsFacts). It never decides what a result means.
+// handshake, reports facts (TlsFacts) in policy's vocabulary (versions, TLSA
+// records, digests, labels). It never decides what a result means.
 #pragma once
 
 #include <array>
@@ -13,6 +14,9 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "policy/dns_facts.hpp"
+#include "policy/outcome.hpp"
+#include "policy/tls_facts.hpp"
 #include "relay/tls/openssl_ptr.hpp"
 #include "relay/tls/tls_session_cache.hpp"
 
@@ -21,29 +25,21 @@ namespace chainmail::tls {
 // What the peer must prove.
 enum class VerifyMode { None, Fingerprint, Pkix, Dane };
 
-enum class TlsVersion { Tls10, Tls11, Tls12, Tls13 };
-
 // "Good/sufficient" per the NCSC-NL TLS guidelines, or anything that encrypts
 // (for opportunistic levels, where some TLS beats plaintext).
 enum class CipherGrade { Ncsc, Opportunistic };
 
-struct TlsaRecord {
-    std::uint8_t usage = 0;     // only 2 (DANE-TA) and 3 (DANE-EE) are used
-    std::uint8_t selector = 0;  // 0 cert, 1 SPKI
-    std::uint8_t mtype = 0;     // 0 full, 1 SHA-256, 2 SHA-512
-    std::vector<std::uint8_t> data;
-};
-
 struct TlsRequirement {
     VerifyMode mode = VerifyMode::None;
     // Fingerprint: SHA-256 of the leaf certificate DER or of its SPKI DER.
-    std::vector<std::array<std::uint8_t, 32>> fingerprints;
+    std::vector<policy::Sha256> fingerprints;
     // Pkix and DANE-TA: accepted names; ".example.nl" = any subdomain.
     std::vector<std::string> names;
     // Dane: the TLSA RRset and its base domain (the MX host name, RFC 7672 §3.2.2).
-    std::vector<TlsaRecord> tlsa;
+    std::vector<policy::TlsaRecord> tlsa;  // only usages 2 (DANE-TA) and 3 (DANE-EE) are used
     std::string dane_base;
-    TlsVersion min_version = TlsVersion::Tls12;
+    // Unknown (no minimum) and Ssl3 set TLS 1.0, the lowest this client speaks.
+    policy::TlsVersion min_version = policy::TlsVersion::Tls12;
     CipherGrade ciphers = CipherGrade::Ncsc;
     // `chainmail probe`: also describe the chain the peer sent (TlsFacts::chain).
     bool describe_chain = false;
@@ -60,8 +56,6 @@ enum class VerifyResult {
     NoUsableTlsa,         // Dane asked, but no record had usage 2 or 3
 };
 
-enum class AuthLabel { None, Fingerprint, Pkix, DaneEe, DaneTa };
-
 // One certificate as the peer sent it, for people (`chainmail probe`).
 struct CertInfo {
     std::string subject, issuer;         // RFC 2253 one-line forms
@@ -72,28 +66,28 @@ struct CertInfo {
 };
 
 struct TlsFacts {
-    std::string version;          // "TLSv1.3"
-    std::string cipher;           // "TLS_AES_256_GCM_SHA384"
+    policy::TlsVersion version = policy::TlsVersion::Unknown;  // Unknown without a handshake
+    std::string cipher;                                        // "TLS_AES_256_GCM_SHA384"
     std::string group;            // the key exchange group, "x25519"; empty when unknown
     std::vector<CertInfo> chain;  // leaf first; only with TlsRequirement::describe_chain
     bool resumed = false;
     std::string peer_subject;  // RFC 2253 one-line forms; empty without a certificate
     std::string peer_issuer;
     VerifyResult result = VerifyResult::HandshakeFailed;
-    std::string detail;                // X509 or OpenSSL error text, for logs and NDRs
-    AuthLabel auth = AuthLabel::None;  // meaningful only when result == Ok
+    std::string detail;  // X509 or OpenSSL error text, for logs and NDRs
+    // Meaningful only when result == Ok: None, Fingerprint, Pkix, DaneEe or DaneTa.
+    policy::AuthLabel auth = policy::AuthLabel::None;
     // The separate findings behind `result`, for policy::TlsFacts.
-    bool chain_ok = false;                   // the chain verified (PKIX or DANE-TA), names aside
-    bool name_ok = false;                    // a reference name matched
-    std::string matched_name;                // SSL_get0_peername()
-    int dane_usage = -1;                     // 2 or 3 when a TLSA record authenticated the peer
-    std::optional<TlsaRecord> dane_matched;  // the record that did (SSL_get0_dane_tlsa)
-    std::optional<std::array<std::uint8_t, 32>> cert_sha256;  // leaf certificate DER
-    std::optional<std::array<std::uint8_t, 32>> spki_sha256;  // leaf SubjectPublicKeyInfo DER
+    bool chain_ok = false;     // the chain verified (PKIX or DANE-TA), names aside
+    bool name_ok = false;      // a reference name matched
+    std::string matched_name;  // SSL_get0_peername()
+    policy::DaneAuthority dane = policy::DaneAuthority::None;  // the TLSA usage that authenticated
+    std::optional<policy::TlsaRecord> dane_matched;  // the record that did (SSL_get0_dane_tlsa)
+    std::optional<policy::Sha256> cert_sha256;       // leaf certificate DER
+    std::optional<policy::Sha256> spki_sha256;       // leaf SubjectPublicKeyInfo DER
 };
 
 std::string_view to_string(VerifyResult r);
-std::string_view to_string(AuthLabel a);  // "dane-ee", "dane-ta", "pkix", "fingerprint", "none"
 std::string_view to_string(VerifyMode m);
 
 // The verification profile, hashed: equal for requirements that verify alike.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "policy/outcome.hpp"
 #include "relay/tls/openssl_ptr.hpp"
 
 namespace chainmail::tls {
@@ -16,7 +17,7 @@ namespace chainmail::tls {
 // What the full handshake proved, reported again when the session is resumed
 // (a resumed handshake carries no fresh chain verification).
 struct CachedFacts {
-    int auth = 0;  // an AuthLabel value
+    policy::AuthLabel auth = policy::AuthLabel::None;  // None: not verified
     std::string peer_subject;
     std::string peer_issuer;
 };

@@ -245,7 +245,7 @@ TEST_CASE("bytes behind the 220 to STARTTLS are discarded; TLS and EHLO start af
         co_await accept_one(h, text);
     };
     auto o = options(25);
-    const auto starttls = GENERATE(deliver::StartTls::Required, deliver::StartTls::Opportunistic);
+    const auto starttls = GENERATE(deliver::StartTls::Required, deliver::StartTls::IfOffered);
     o.starttls = starttls;
     const auto d = run(o, script, {message(kData)});
     REQUIRE(d.facts.result.ok());

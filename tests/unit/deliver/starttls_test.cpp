@@ -7,7 +7,7 @@
 using namespace chainmail;
 using namespace fixture;
 using deliver::Failure;
-using tls::AuthLabel;
+using policy::AuthLabel;
 using tls::VerifyResult;
 
 namespace {
@@ -20,7 +20,7 @@ void require_nothing_sent(const lab::Peer& peer) {
     CHECK(peer.record()["messages"].empty());
 }
 
-tls::TlsaRecord tlsa(std::uint8_t u, std::uint8_t s, std::uint8_t m, const std::string& hex) {
+policy::TlsaRecord tlsa(std::uint8_t u, std::uint8_t s, std::uint8_t m, const std::string& hex) {
     return {u, s, m, lab::unhex(hex)};
 }
 
@@ -68,7 +68,7 @@ TEST_CASE("replies injected behind the 220 to STARTTLS are discarded (RFC 3207 Â
     args.insert(args.end(), {"--inject-after-starttls", "250-evil.example\\r\\n250 REQUIRETLS"});
     lab::Peer peer(args);
     auto o = options(peer.port());
-    const auto starttls = GENERATE(deliver::StartTls::Required, deliver::StartTls::Opportunistic);
+    const auto starttls = GENERATE(deliver::StartTls::Required, deliver::StartTls::IfOffered);
     o.starttls = starttls;
     o.retry_plaintext = true;
     const auto d = deliver_one(shared_ctx(), o);
@@ -91,7 +91,7 @@ TEST_CASE("replies injected behind the 220 to STARTTLS are discarded (RFC 3207 Â
 TEST_CASE("may: without STARTTLS the delivery goes in plaintext", "[starttls]") {
     lab::Peer peer({});
     auto o = options(peer.port());
-    o.starttls = deliver::StartTls::Opportunistic;
+    o.starttls = deliver::StartTls::IfOffered;
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.facts.result.ok());
     CHECK_FALSE(d.facts.tls);
@@ -187,7 +187,7 @@ TEST_CASE("dane: TLSA records decide, per RFC 7672", "[starttls][dane]") {
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
         CHECK(d.facts.tls->auth == AuthLabel::DaneEe);
-        CHECK(d.facts.tls->dane_usage == 3);
+        CHECK(d.facts.tls->dane == policy::DaneAuthority::Ee);
         CHECK(peer.record()["messages"].size() == 1);
     }
     SECTION("DANE-EE mismatch: TLS failure, nothing sent") {
@@ -234,7 +234,7 @@ TEST_CASE("TLS versions are reported and the minimum holds", "[starttls][version
         lab::Peer peer(peer_with("mx.chain.pem", "mx.key"));
         const auto d = deliver_one(shared_ctx(), options(peer.port()));
         REQUIRE(d.facts.result.ok());
-        CHECK(d.facts.tls->version == "TLSv1.3");
+        CHECK(d.facts.tls->version == policy::TlsVersion::Tls13);
         CHECK(d.facts.tls->cipher.rfind("TLS_", 0) == 0);
     }
     SECTION("TLS 1.2 with a good cipher when the peer stops there") {
@@ -243,7 +243,7 @@ TEST_CASE("TLS versions are reported and the minimum holds", "[starttls][version
         lab::Peer peer(args);
         const auto d = deliver_one(shared_ctx(), options(peer.port()));
         REQUIRE(d.facts.result.ok());
-        CHECK(d.facts.tls->version == "TLSv1.2");
+        CHECK(d.facts.tls->version == policy::TlsVersion::Tls12);
         CHECK(d.facts.tls->cipher.rfind("ECDHE-ECDSA-", 0) == 0);
     }
     SECTION("minimum 1.2 against a TLS 1.1 peer: version too low, nothing sent") {
@@ -263,12 +263,12 @@ TEST_CASE("TLS versions are reported and the minimum holds", "[starttls][version
         args.insert(args.end(), {"--tls-max", "1.1"});
         lab::Peer peer(args);
         auto o = options(peer.port());
-        o.starttls = deliver::StartTls::Opportunistic;
-        o.requirement.min_version = tls::TlsVersion::Tls10;
+        o.starttls = deliver::StartTls::IfOffered;
+        o.requirement.min_version = policy::TlsVersion::Tls10;
         o.requirement.ciphers = tls::CipherGrade::Opportunistic;
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
-        CHECK(d.facts.tls->version == "TLSv1.1");
+        CHECK(d.facts.tls->version == policy::TlsVersion::Tls11);
         CHECK(peer.record()["messages"][0]["tls"] == true);
     }
 }

@@ -2,6 +2,7 @@
 // verification and judge() both ask policy::pinned().
 #include <catch2/catch.hpp>
 
+#include "policy/outcome.hpp"
 #include "policy/tls_facts.hpp"
 
 using namespace chainmail::policy;
@@ -40,4 +41,25 @@ TEST_CASE("a pinned digest matches the certificate or its public key", "[fingerp
         INFO(r.what);
         CHECK(pinned(r.pins, r.cert, r.key) == r.expected);
     }
+}
+
+// The TLS client reports in these types; the delivery log and `chainmail
+// probe` print them with these names.
+TEST_CASE("labels as the delivery log writes them", "[labels]") {
+    CHECK(to_string(AuthLabel::DaneEe) == "dane-ee");
+    CHECK(to_string(AuthLabel::DaneTa) == "dane-ta");
+    CHECK(to_string(AuthLabel::Pkix) == "pkix");
+    CHECK(to_string(AuthLabel::Fingerprint) == "fingerprint");
+    CHECK(to_string(AuthLabel::None) == "none");
+}
+
+TEST_CASE("versions by OpenSSL's names, oldest first", "[labels]") {
+    CHECK(to_string(TlsVersion::Tls13) == "TLSv1.3");
+    CHECK(to_string(TlsVersion::Tls12) == "TLSv1.2");
+    CHECK(to_string(TlsVersion::Tls11) == "TLSv1.1");
+    CHECK(to_string(TlsVersion::Tls10) == "TLSv1");
+    CHECK(to_string(TlsVersion::Ssl3) == "SSLv3");
+    CHECK(TlsVersion::Ssl3 < TlsVersion::Tls10);
+    CHECK(TlsVersion::Tls10 < TlsVersion::Tls11);
+    CHECK(TlsVersion::Tls12 < TlsVersion::Tls13);
 }

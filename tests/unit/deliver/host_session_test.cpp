@@ -1,8 +1,8 @@
-// The bridge between policy and the client: checks become requirements,
-// what the client saw becomes policy facts.
+// Where a policy Requirement meets the client: checks become the TLS
+// client's requirements, what the session saw is what judge() decides on.
 #include <catch2/catch.hpp>
 
-#include "relay/deliver/smtp_tls_facts.hpp"
+#include "relay/deliver/host_session.hpp"
 
 using namespace chainmail;
 
@@ -14,14 +14,14 @@ TEST_CASE("an MTA-STS check is PKIX against the policy's names", "[facts]") {
     const auto r = deliver::to_requirement(c, "mx.example.nl");
     CHECK(r.mode == tls::VerifyMode::Pkix);
     CHECK(r.names == std::vector<std::string>{"mx.example.nl"});
-    CHECK(r.min_version == tls::TlsVersion::Tls12);
+    CHECK(r.min_version == policy::TlsVersion::Tls12);
     CHECK(r.ciphers == tls::CipherGrade::Ncsc);
 }
 
 TEST_CASE("no minimum version means opportunistic ciphers", "[facts]") {
     const auto r = deliver::to_requirement(policy::Check{}, "mx.example.nl");
     CHECK(r.mode == tls::VerifyMode::None);
-    CHECK(r.min_version == tls::TlsVersion::Tls10);
+    CHECK(r.min_version == policy::TlsVersion::Unknown);  // TLS 1.0 in OpenSSL
     CHECK(r.ciphers == tls::CipherGrade::Opportunistic);
 }
 
@@ -31,13 +31,13 @@ TEST_CASE("a DANE-EE session becomes policy facts", "[facts]") {
     s.tls_up = true;
     s.extensions.requiretls = true;
     tls::TlsFacts t;
-    t.version = "TLSv1.3";
+    t.version = policy::TlsVersion::Tls13;
     t.cipher = "TLS_AES_256_GCM_SHA384";
     t.result = tls::VerifyResult::Ok;
-    t.auth = tls::AuthLabel::DaneEe;
-    t.dane_usage = 3;
+    t.auth = policy::AuthLabel::DaneEe;
+    t.dane = policy::DaneAuthority::Ee;
     s.tls = t;
-    const auto f = deliver::to_policy_facts(s);
+    const auto f = deliver::tls_facts_of(s);
     CHECK(f.connected);
     CHECK(f.starttls_offered);
     CHECK(f.handshake_ok);
@@ -50,14 +50,14 @@ TEST_CASE("a refused STARTTLS and a version failure are facts too", "[facts]") {
     deliver::SessionFacts s;
     s.greeting.code = 220;
     s.starttls_refused = true;
-    auto f = deliver::to_policy_facts(s);
+    auto f = deliver::tls_facts_of(s);
     CHECK(f.starttls_offered);
     CHECK_FALSE(f.starttls_accepted);
     s.starttls_refused = false;
     s.extensions.starttls = true;
     s.tls = tls::TlsFacts{};
     s.tls->result = tls::VerifyResult::VersionTooLow;
-    f = deliver::to_policy_facts(s);
+    f = deliver::tls_facts_of(s);
     CHECK(f.version_rejected);
     CHECK_FALSE(f.handshake_ok);
 }
