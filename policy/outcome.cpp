@@ -90,6 +90,14 @@ std::string_view to_string(Reason r) {
     return "?";
 }
 
+std::optional<Reason> parse_reason(std::string_view s) {
+    for (int i = 0; i < kReasons; ++i) {
+        const auto r = static_cast<Reason>(i);
+        if (to_string(r) == s) return r;
+    }
+    return std::nullopt;
+}
+
 std::string_view to_string(Disposition d) {
     switch (d) {
         case Disposition::NextHost:

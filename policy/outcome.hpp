@@ -53,8 +53,9 @@ enum class Reason {
     // queue lifetime
     Expired,
     // the operator gave up on the message (`chainmail queue bounce`)
-    Cancelled,
+    Cancelled,  // stays last: kReasons counts up to it
 };
+constexpr int kReasons = static_cast<int>(Reason::Cancelled) + 1;
 
 struct Outcome {
     Verdict verdict = Verdict::TempFail;
@@ -129,6 +130,9 @@ constexpr bool is_protection_failure(Reason r) {
 std::string_view to_string(Verdict v);
 std::string_view to_string(AuthLabel a);  // "dane-ee", ..., "plaintext"
 std::string_view to_string(Reason r);     // "starttls-not-offered", ...
+// The Reason whose to_string() is `s` (the delivery log's `reason`); nullopt
+// for any other text.
+std::optional<Reason> parse_reason(std::string_view s);
 std::string_view to_string(Disposition d);
 
 }  // namespace chainmail::policy

@@ -1,6 +1,7 @@
 #include "policy/protection.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace chainmail::policy {
 
@@ -65,21 +66,10 @@ Protection protection_of(AuthLabel a) {
 }
 
 bool is_tls_failure(std::string_view reason, std::string_view dsn) {
-    static constexpr std::string_view kTls[] = {"starttls-not-offered",
-                                                "starttls-refused",
-                                                "handshake-failed",
-                                                "tls-version-too-low",
-                                                "certificate-chain",
-                                                "certificate-name",
-                                                "fingerprint-mismatch",
-                                                "tlsa-mismatch",
-                                                "no-usable-tlsa",
-                                                "no-dnssec",
-                                                "mta-sts-mx-mismatch",
-                                                "requiretls-not-offered",
-                                                "requiretls-unauthenticated"};
-    if (!reason.empty())
-        return std::find(std::begin(kTls), std::end(kTls), reason) != std::end(kTls);
+    if (!reason.empty()) {
+        const std::optional<Reason> r = parse_reason(reason);
+        return r && is_tls_failure(*r);
+    }
     if (dsn.size() < 5) return false;
     const std::string_view rest = dsn.substr(1);  // ".7.10" for 4.7.10 and 5.7.10
     return rest == ".7.10" || rest == ".7.5" || rest == ".7.4" || rest == ".7.30";

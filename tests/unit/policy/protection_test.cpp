@@ -85,3 +85,14 @@ TEST_CASE("tls.auth names and TLS failures") {
     CHECK(is_tls_failure("", "5.7.10"));
     CHECK_FALSE(is_tls_failure("", "5.7.1"));  // a server's relay refusal is no TLS matter
 }
+
+TEST_CASE("a logged reason is a TLS failure exactly when its Reason is") {
+    for (int i = 0; i < kReasons; ++i) {
+        const auto r = static_cast<Reason>(i);
+        INFO(to_string(r));
+        CHECK(is_tls_failure(to_string(r), "") == is_tls_failure(r));
+        // A reason in the line decides; the status code is then not looked at.
+        CHECK(is_tls_failure(to_string(r), "4.7.5") == is_tls_failure(r));
+    }
+    CHECK_FALSE(is_tls_failure("tls-something-new", "5.7.5"));
+}
