@@ -1,5 +1,5 @@
 // The Connection over TCP: open() connects to the addresses in the caller's
-// order (each within the connect timeout) and retries in plaintext after a
+// order (each within the connect timeout, connect::tcp_connect) and retries in plaintext after a
 // broken handshake when the options allow it.
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
 
@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "relay/connect/tcp_connect.hpp"
 #include "relay/deliver/smtp_client_stream.hpp"
 
 namespace chainmail::deliver {
@@ -18,28 +19,16 @@ using TcpConnection = BasicConnection<asio::ip::tcp::socket>;
 
 template <>
 asio::awaitable<bool> TcpConnection::connect_stream(StepResult& r) {
-    for (const auto& a : opts_.addresses) {
-        error_code ec;
-        socket_ = asio::ip::tcp::socket(socket_.get_executor());
-        arm(Stage::Connect);
-        co_await socket_.async_connect(asio::ip::tcp::endpoint(a, opts_.port),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        disarm();
-        if (ec) {
-            const std::string why = timed_out() ? "timeout" : ec.message();
-            r.text += (r.text.empty() ? "" : "; ") + a.to_string() + ": " + why;
-            error_code ignored;
-            socket_.close(ignored);
-            continue;
-        }
-        // A reused connection's last small write must not wait for the peer's
-        // delayed ACK (Nagle): that costs ~40 ms per message at low rates.
-        error_code nodelay_ec;
-        socket_.set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
-        facts_.address = a;
-        co_return true;
+    const std::chrono::milliseconds connect_timeout = timeout_of(Stage::Connect);
+    connect::TcpConnected connected =
+        co_await connect::tcp_connect(socket_, opts_.addresses, opts_.port, connect_timeout);
+    if (!connected.ok) {
+        if (!connected.failures.empty())
+            r.text += (r.text.empty() ? "" : "; ") + connected.failures;
+        co_return false;
     }
-    co_return false;
+    facts_.address = connected.address;
+    co_return true;
 }
 
 template class BasicConnection<asio::ip::tcp::socket>;
