@@ -16,18 +16,15 @@
 #include <vector>
 
 #include "config/config_timezone.hpp"
-#include "policy/tls_level.hpp"
+#include "policy/partner.hpp"
+#include "policy/retry.hpp"
 
 namespace chainmail::config {
 
 using Duration = std::chrono::seconds;
 
 // Where a value stood in the YAML file, for error messages.
-struct Position {
-    std::string file;
-    int line = 0;  // 1-based
-    int col = 0;   // 1-based
-};
+using Position = policy::Position;
 
 struct ConfigError {
     Position where;
@@ -51,13 +48,7 @@ struct Endpoint {
     std::uint16_t port = 0;
 };
 
-// next_hop syntax: "[h]:p" = this host, no MX lookup; "h:p" or "h" = the MX of h.
-struct NextHop {
-    std::string host;
-    std::uint16_t port = 25;
-    bool mx_lookup = true;
-    std::string str() const;
-};
+using NextHop = policy::NextHop;  // next_hop: "[h]:p", "h:p" or "h"
 
 struct Listener {
     Endpoint address;
@@ -113,13 +104,7 @@ struct MtaSts {
     Duration fetch_timeout = std::chrono::seconds(30);  // the whole fetch, connect to body
 };
 
-struct Queue {
-    std::vector<Duration> retry_schedule{std::chrono::minutes(1), std::chrono::minutes(5),
-                                         std::chrono::minutes(15), std::chrono::minutes(30),
-                                         std::chrono::hours(1)};
-    Duration max_lifetime = std::chrono::hours(24 * 5);
-    Duration delay_warning_after = std::chrono::hours(4);  // 0: off
-};
+using Queue = policy::QueueRules;  // queue: retry_schedule, max_lifetime, delay_warning_after
 
 struct Limits {
     std::uint64_t max_message_size = 50ull * 1024 * 1024;  // sizes are binary: 1 MB = 1024 KB
@@ -152,24 +137,8 @@ struct Ndr {
     TimeZone timezone = default_time_zone();
 };
 
-// A partner rule, and `defaults` (which has no name, domains or next hop).
-struct Partner {
-    std::string name;                  // "defaults" for the defaults block
-    std::vector<std::string> domains;  // lower case; ".x" = every subdomain of x
-    policy::TlsLevel tls = policy::TlsLevel::Dane;
-    bool mta_sts = true;
-    std::optional<NextHop> next_hop;
-    std::vector<std::string> match;  // names for verify/secure
-    // SHA-256 digests (32 bytes each) of a certificate or a public key.
-    std::vector<std::array<std::uint8_t, 32>> fingerprints;
-    std::string tls_min_version;  // "", "1.0", "1.1", "1.2", "1.3"
-    policy::OnTlsFailure on_tls_failure = policy::OnTlsFailure::Bounce;
-    std::optional<NextHop> fallback_next_hop;
-    std::string contact;
-    std::string display_name;  // the name a person reads in reports; empty: `name`
-    policy::Mode mode = policy::Mode::Enforce;
-    Position where;
-};
+// A partner rule, and `defaults` (policy/partner.hpp).
+using Partner = policy::Partner;
 
 struct Sensitive {
     std::vector<std::string> subject_tags;

@@ -202,11 +202,6 @@ std::optional<NextHop> parse_next_hop(std::string_view s) {
     return h;
 }
 
-std::string NextHop::str() const {
-    if (!mx_lookup) return "[" + host + "]:" + std::to_string(port);
-    return port == 25 ? host : host + ":" + std::to_string(port);
-}
-
 std::optional<std::array<std::uint8_t, 32>> parse_fingerprint(std::string_view s) {
     constexpr std::string_view kPrefix = "sha256:";
     if (s.size() < kPrefix.size()) return std::nullopt;

@@ -18,12 +18,13 @@ std::string domain_of(std::string_view address) {
     return normalize_domain(at == std::string_view::npos ? address : address.substr(at + 1));
 }
 
-PartnerMatch match_partner(const config::Config& config, std::string_view domain) {
+PartnerMatch match_partner(const std::vector<Partner>& partners, const Partner& defaults,
+                           std::string_view domain) {
     const std::string d = normalize_domain(domain);
-    const config::Partner* best = nullptr;
+    const Partner* best = nullptr;
     std::string best_rule;
     bool best_exact = false;
-    for (const auto& partner : config.partners) {
+    for (const auto& partner : partners) {
         for (const auto& raw : partner.domains) {
             const std::string rule = normalize_domain(raw);
             if (rule.empty()) continue;
@@ -46,7 +47,7 @@ PartnerMatch match_partner(const config::Config& config, std::string_view domain
     }
     PartnerMatch m;
     if (!best) {
-        m.partner = &config.defaults;
+        m.partner = &defaults;
         m.why = "no partner rule matches " + d + ": the defaults apply";
         return m;
     }
@@ -74,15 +75,15 @@ TlsLevel sensitive_level(TlsLevel level) {
     return TlsLevel::Authenticated;
 }
 
-config::Partner sensitive_partner(const config::Partner& partner) {
-    config::Partner p = partner;
+Partner sensitive_partner(const Partner& partner) {
+    Partner p = partner;
     p.tls = sensitive_level(partner.tls);
     p.mode = Mode::Enforce;
     return p;
 }
 
-config::Partner tls_optional_partner(const config::Partner& partner) {
-    config::Partner p = partner;
+Partner tls_optional_partner(const Partner& partner) {
+    Partner p = partner;
     p.mta_sts = false;
     switch (partner.tls) {
         case TlsLevel::Dane:  // opportunistic DANE is the recipient's policy, not ours
@@ -101,8 +102,8 @@ config::Partner tls_optional_partner(const config::Partner& partner) {
     return p;
 }
 
-config::Partner reroute_partner(const config::Partner& partner) {
-    config::Partner p = partner;
+Partner reroute_partner(const Partner& partner) {
+    Partner p = partner;
     p.tls = TlsLevel::Secure;
     p.mode = Mode::Enforce;
     p.next_hop = partner.fallback_next_hop;

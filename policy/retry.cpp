@@ -4,13 +4,13 @@
 
 namespace chainmail::policy {
 
-std::chrono::seconds retry_delay(const config::Queue& queue, std::uint32_t failed_attempts) {
+std::chrono::seconds retry_delay(const QueueRules& queue, std::uint32_t failed_attempts) {
     if (queue.retry_schedule.empty()) return std::chrono::minutes(5);
     const std::size_t i = failed_attempts == 0 ? 0 : failed_attempts - 1;
     return queue.retry_schedule[std::min(i, queue.retry_schedule.size() - 1)];  // last repeats
 }
 
-TimePoint next_attempt(const config::Queue& queue, std::uint32_t failed_attempts, TimePoint now,
+TimePoint next_attempt(const QueueRules& queue, std::uint32_t failed_attempts, TimePoint now,
                        TimePoint arrival, double random01) {
     const double r = std::clamp(random01, 0.0, 1.0);
     const auto base =
@@ -21,11 +21,11 @@ TimePoint next_attempt(const config::Queue& queue, std::uint32_t failed_attempts
     return std::max(now, std::min(now + spread, expiry));
 }
 
-bool expired(const config::Queue& queue, TimePoint arrival, TimePoint now) {
+bool expired(const QueueRules& queue, TimePoint arrival, TimePoint now) {
     return now >= arrival + queue.max_lifetime;
 }
 
-bool delay_warning_due(const config::Queue& queue, TimePoint arrival, TimePoint now,
+bool delay_warning_due(const QueueRules& queue, TimePoint arrival, TimePoint now,
                        bool already_sent) {
     if (already_sent || queue.delay_warning_after.count() <= 0) return false;
     return now >= arrival + queue.delay_warning_after && !expired(queue, arrival, now);

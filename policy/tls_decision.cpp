@@ -34,7 +34,7 @@ Dane dane_state(const MxFacts& mx, const HostFacts& host) {
     return Dane::NotLookedUp;
 }
 
-TlsVersion min_version(const config::Partner& p) {
+TlsVersion min_version(const Partner& p) {
     // NCSC-NL guidelines: TLS 1.2 and 1.3 only where TLS is required.
     if (auto v = parse_tls_min_version(p.tls_min_version)) return *v;
     return TlsVersion::Tls12;
@@ -48,7 +48,7 @@ Demand opportunistic(TlsLevel level, std::string why) {
     return d;
 }
 
-Demand required(TlsLevel level, const config::Partner& p, AuthMethod auth, std::string why) {
+Demand required(TlsLevel level, const Partner& p, AuthMethod auth, std::string why) {
     Demand d;
     d.level = level;
     d.starttls = Starttls::Required;
@@ -78,8 +78,7 @@ std::string tlsa_name(const HostFacts& h) {
 }
 
 // Usable TLSA records: DANE is required (RFC 7672 §2.2).
-Demand dane_demand(TlsLevel level, const config::Partner& p, const MxFacts& mx,
-                   const HostFacts& host) {
+Demand dane_demand(TlsLevel level, const Partner& p, const MxFacts& mx, const HostFacts& host) {
     Demand d =
         required(level, p, AuthMethod::Dane,
                  "usable TLSA records at " + tlsa_name(host) + " (DNSSEC-secure): DANE required");
@@ -112,7 +111,7 @@ std::optional<Demand> tlsa_failure(TlsLevel level, Dane state, const HostFacts& 
     return std::nullopt;
 }
 
-Demand mta_sts_demand(TlsLevel level, const config::Partner& p, const MtaStsFacts& sts,
+Demand mta_sts_demand(TlsLevel level, const Partner& p, const MtaStsFacts& sts,
                       const HostFacts& host) {
     const bool listed =
         std::any_of(sts.mx_patterns.begin(), sts.mx_patterns.end(),
@@ -134,8 +133,8 @@ Demand mta_sts_demand(TlsLevel level, const config::Partner& p, const MtaStsFact
 // RFC 8461 §2: where usable DNSSEC-valid TLSA records exist DANE decides and
 // the policy is not consulted, in both directions; a TLSA lookup that failed
 // defers (RFC 7672 §2.1) rather than fall back to the weaker proof.
-Demand sts_or_dane(TlsLevel level, const config::Partner& p, const MxFacts& mx,
-                   const HostFacts& host, Dane dane, const MtaStsFacts& sts) {
+Demand sts_or_dane(TlsLevel level, const Partner& p, const MxFacts& mx, const HostFacts& host,
+                   Dane dane, const MtaStsFacts& sts) {
     if (dane == Dane::Usable) return dane_demand(level, p, mx, host);
     // A TLSA lookup that should have happened and did not also defers.
     if (auto fail = tlsa_failure(level, dane, host)) return *fail;
@@ -143,7 +142,7 @@ Demand sts_or_dane(TlsLevel level, const config::Partner& p, const MxFacts& mx,
 }
 
 // Why `authenticated` has no route, in the words of the table's row.
-std::string unauthenticatable(const MxFacts& mx, const HostFacts& host, const config::Partner& p,
+std::string unauthenticatable(const MxFacts& mx, const HostFacts& host, const Partner& p,
                               const MtaStsFacts& sts) {
     std::string sts_part;
     if (!p.mta_sts) {
@@ -163,7 +162,7 @@ std::string unauthenticatable(const MxFacts& mx, const HostFacts& host, const co
 
 // The configured level's demand, MTA-STS included, before `mode` is applied.
 // `sts_shadow` receives the would-be demand of an MTA-STS testing policy.
-Demand configured_demand(const config::Partner& p, const MxFacts& mx, const HostFacts& host,
+Demand configured_demand(const Partner& p, const MxFacts& mx, const HostFacts& host,
                          const MtaStsFacts& sts, std::optional<Demand>& sts_shadow) {
     const TlsLevel level = p.tls;
     const Dane dane = dane_state(mx, host);
@@ -412,8 +411,8 @@ std::optional<Outcome> check_destination(const MxFacts& mx) {
     return std::nullopt;
 }
 
-Requirement requirement_for_host(const config::Partner& partner, const MxFacts& mx,
-                                 const HostFacts& host, const MtaStsFacts& sts, bool requiretls) {
+Requirement requirement_for_host(const Partner& partner, const MxFacts& mx, const HostFacts& host,
+                                 const MtaStsFacts& sts, bool requiretls) {
     Requirement req;
     req.host = host.name;
     req.requiretls = requiretls;

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
 #include "policy/dns_facts.hpp"
 #include "policy/outcome.hpp"
+#include "policy/partner.hpp"
 #include "policy/tls_facts.hpp"
 #include "policy/tls_level.hpp"
 
@@ -72,9 +72,8 @@ std::optional<Outcome> check_destination(const MxFacts& mx);
 
 // `partner` is the effective partner (see sensitive_partner()); its tls,
 // mode, match, fingerprints and tls_min_version are used.
-Requirement requirement_for_host(const config::Partner& partner, const MxFacts& mx,
-                                 const HostFacts& host, const MtaStsFacts& sts = {},
-                                 bool requiretls = false);
+Requirement requirement_for_host(const Partner& partner, const MxFacts& mx, const HostFacts& host,
+                                 const MtaStsFacts& sts = {}, bool requiretls = false);
 
 // Non-empty when the host must not be contacted (defer or TLS failure).
 std::optional<Outcome> before_connect(const Requirement& req);

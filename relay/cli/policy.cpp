@@ -12,7 +12,7 @@ namespace {
 
 void print_one(const config::Config& config, const std::string& arg) {
     const std::string domain = policy::domain_of(arg);
-    const policy::PartnerMatch m = policy::match_partner(config, domain);
+    const policy::PartnerMatch m = policy::match_partner(config.partners, config.defaults, domain);
     const config::Partner& p = *m.partner;
     fmt::print("{}\n", domain);
     fmt::print("  partner:         {}\n", m.is_default ? "(defaults)" : p.name);

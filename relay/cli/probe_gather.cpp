@@ -67,7 +67,7 @@ asio::awaitable<TargetProbe> probe_target(const ProbeSetup& setup, std::string t
     TargetProbe p;
     p.target = target;
     p.domain = policy::domain_of(target);
-    const policy::PartnerMatch m = policy::match_partner(cfg, p.domain);
+    const policy::PartnerMatch m = policy::match_partner(cfg.partners, cfg.defaults, p.domain);
     p.partner = *m.partner;
     p.is_default = m.is_default;
     p.why = m.why;

@@ -45,7 +45,8 @@ struct Rule {
 };
 
 Rule rule_of(const config::Config& cfg, const std::string& address) {
-    const config::Partner& p = *policy::match_partner(cfg, policy::domain_of(address)).partner;
+    const config::Partner& p =
+        *policy::match_partner(cfg.partners, cfg.defaults, policy::domain_of(address)).partner;
     return {p.name.empty() ? "defaults" : p.name, std::string(policy::to_string(p.tls))};
 }
 

@@ -314,7 +314,8 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
     AttemptResult result;
     Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false, go_ahead, {}};
     const std::string domain = policy::domain_of(env.recipients.at(rcpts.at(0)).address);
-    const config::Partner& partner = *policy::match_partner(cfg, domain).partner;
+    const config::Partner& partner =
+        *policy::match_partner(cfg.partners, cfg.defaults, domain).partner;
     // RFC 8689, docs/sensitive.md: mail marked sensitive gets at least `authenticated`.
     // A report of ours quotes the original Subject in its own: it goes back
     // to our sender under the rule for the sender's domain, so that a marked

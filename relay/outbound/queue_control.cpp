@@ -212,7 +212,7 @@ void QueueControl::log_line(log::Event event, const spool::Envelope& env, std::s
     const auto cfg = hooks_.config();
     const spool::Recipient& r = env.recipients[i];
     const config::Partner& partner =
-        *policy::match_partner(*cfg, policy::domain_of(r.address)).partner;
+        *policy::match_partner(cfg->partners, cfg->defaults, policy::domain_of(r.address)).partner;
     const std::int64_t now = spool::now_ms();
     log::DeliveryEvent e;
     e.event = event;
@@ -344,7 +344,8 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         const spool::Recipient& r = env->recipients[u.index];
         if (!bounce::report_wanted(*env, r, bounce::Action::Failed)) continue;
         const config::Partner& partner =
-            *policy::match_partner(*cfg, policy::domain_of(r.address)).partner;
+            *policy::match_partner(cfg->partners, cfg->defaults, policy::domain_of(r.address))
+                 .partner;
         bounce::NdrRecipient n;
         n.address = r.address;
         n.orcpt = r.orcpt;

@@ -10,7 +10,7 @@ namespace chainmail::schedule {
 
 std::string destination_of(const config::Config& config, std::string_view rcpt) {
     const std::string domain = policy::normalize_domain(policy::domain_of(rcpt));
-    const policy::PartnerMatch m = policy::match_partner(config, domain);
+    const policy::PartnerMatch m = policy::match_partner(config.partners, config.defaults, domain);
     // The partner's name is part of the key: a connection opened under one
     // partner's TLS requirement never carries another partner's mail.
     if (m.partner->next_hop) return m.partner->name + " " + m.partner->next_hop->str();

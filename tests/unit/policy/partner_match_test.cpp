@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "config/config.hpp"
 #include "policy/partner_match.hpp"
 
 using namespace chainmail;
@@ -51,15 +52,15 @@ TEST_CASE("a recipient domain finds its partner rule, and says why") {
     };
     for (const Row& r : rows) {
         INFO(r.domain);
-        const PartnerMatch m = match_partner(c, r.domain);
+        const PartnerMatch m = match_partner(c.partners, c.defaults, r.domain);
         REQUIRE(m.partner);
         CHECK(m.partner->name == r.partner);
         CHECK(m.rule == r.rule);
         CHECK(m.is_default == (std::string(r.partner) == "defaults"));
     }
-    CHECK(match_partner(c, "afd.ziekenhuis-west.nl").why ==
+    CHECK(match_partner(c.partners, c.defaults, "afd.ziekenhuis-west.nl").why ==
           "matched domain rule .ziekenhuis-west.nl of partner ziekenhuis-west");
-    CHECK(match_partner(c, "gemeente.nl").why ==
+    CHECK(match_partner(c.partners, c.defaults, "gemeente.nl").why ==
           "no partner rule matches gemeente.nl: the defaults apply");
 }
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "config/config.hpp"
 #include "policy/retry.hpp"
 
 using namespace chainmail;
