@@ -82,44 +82,11 @@ cmd_selfsigned() {
   echo "$dir/$name.crt"; echo "$dir/$name.key"; echo "$dir/$name.chain.pem"
 }
 
-cmd_expired() {  # openssl 3.0 "x509" cannot back-date, "ca" can
-  local dir=$1 name=$2; shift 2
-  [ $# -gt 0 ] || die "expired needs at least one DNS name"
+# Signs DIR/NAME.crt for the DNS names, valid only in January 2020 (openssl
+# 3.0 "x509" cannot back-date, "ca" can). SIGNER: "self" or "CRT KEY" of the CA.
+dated_cert() {
+  local dir=$1 name=$2 signer=$3; shift 3
   mkdir -p "$dir"
-  local work="$dir/.ca-$name"
-  mkdir -p "$work"
-  : >"$work/index.txt"
-  echo 01 >"$work/serial"
-  cat >"$work/ca.cnf" <<EOF
-[ca]
-default_ca = test
-[test]
-database = $work/index.txt
-serial = $work/serial
-new_certs_dir = $work
-default_md = sha256
-policy = anything
-copy_extensions = copy
-[anything]
-commonName = supplied
-EOF
-  newkey "$dir/$name.key"
-  openssl req -new -key "$dir/$name.key" -subj "/CN=$1" \
-    -addext "subjectAltName=$(san_of "$@")" -out "$work/req.csr" 2>/dev/null
-  openssl ca -batch -config "$work/ca.cnf" -selfsign -keyfile "$dir/$name.key" \
-    -startdate 20200101000000Z -enddate 20200201000000Z -in "$work/req.csr" \
-    -out "$dir/$name.crt" -notext 2>/dev/null
-  rm -rf "$work"
-  cp "$dir/$name.crt" "$dir/$name.chain.pem"
-  echo "$dir/$name.crt"; echo "$dir/$name.key"; echo "$dir/$name.chain.pem"
-}
-
-cmd_expired_server() {  # a CA-issued certificate whose only fault is its date
-  local dir=$1 name=$2; shift 2
-  [ $# -gt 0 ] || die "expired-server needs at least one DNS name"
-  local crt key
-  read -r crt key < <(issuer_of "$dir")
-  [ -f "$crt" ] || die "no CA in $dir"
   local work="$dir/.ca-$name"
   mkdir -p "$work"
   : >"$work/index.txt"
@@ -141,10 +108,33 @@ EOF
   openssl req -new -key "$dir/$name.key" -subj "/CN=$1" \
     -addext "subjectAltName=$(san_of "$@")" -addext "extendedKeyUsage=serverAuth" \
     -out "$work/req.csr" 2>/dev/null
-  openssl ca -batch -config "$work/ca.cnf" -cert "$crt" -keyfile "$key" \
+  local how=(-selfsign -keyfile "$dir/$name.key")
+  if [ "$signer" != self ]; then
+    local crt key
+    read -r crt key <<<"$signer"
+    how=(-cert "$crt" -keyfile "$key")
+  fi
+  openssl ca -batch -config "$work/ca.cnf" "${how[@]}" \
     -startdate 20200101000000Z -enddate 20200201000000Z -in "$work/req.csr" \
     -out "$dir/$name.crt" -notext 2>/dev/null
   rm -rf "$work"
+}
+
+cmd_expired() {
+  local dir=$1 name=$2; shift 2
+  [ $# -gt 0 ] || die "expired needs at least one DNS name"
+  dated_cert "$dir" "$name" self "$@"
+  cp "$dir/$name.crt" "$dir/$name.chain.pem"
+  echo "$dir/$name.crt"; echo "$dir/$name.key"; echo "$dir/$name.chain.pem"
+}
+
+cmd_expired_server() {  # a CA-issued certificate whose only fault is its date
+  local dir=$1 name=$2; shift 2
+  [ $# -gt 0 ] || die "expired-server needs at least one DNS name"
+  local issuer
+  issuer=$(issuer_of "$dir")
+  [ -f "${issuer%% *}" ] || die "no CA in $dir"
+  dated_cert "$dir" "$name" "$issuer" "$@"
   cat "$dir/$name.crt" >"$dir/$name.chain.pem"
   [ -f "$dir/int.crt" ] && cat "$dir/int.crt" >>"$dir/$name.chain.pem"
   echo "$dir/$name.crt"; echo "$dir/$name.key"; echo "$dir/$name.chain.pem"
