@@ -7,20 +7,28 @@
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace memstream {
 
@@ -226,6 +234,62 @@ class Stream {
     explicit Stream(const asio::any_io_executor& ex) : in_(std::make_shared<Side>(ex)) {}
 
     std::shared_ptr<Side> in_;
+};
+
+// One scripted end of a stream pair (the test's client or next hop): whole
+// writes, buffered reads, and a TLS upgrade; tests add their own readers.
+class Peer {
+  public:
+    explicit Peer(Stream s) : s_(std::move(s)) {}
+
+    Stream& stream() { return s_; }
+
+    // One write (the other end may still read it in pieces). `bytes`
+    // outlives the call (a literal, or a named string of the caller).
+    boost::asio::awaitable<void> send(std::string_view bytes) {
+        boost::system::error_code ec;
+        auto token = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
+        if (ssl_)
+            co_await boost::asio::async_write(*ssl_, boost::asio::buffer(bytes), token);
+        else
+            co_await boost::asio::async_write(s_, boost::asio::buffer(bytes), token);
+    }
+
+    void close() {
+        boost::system::error_code ignored;
+        s_.close(ignored);
+    }
+
+  protected:
+    // The TLS handshake as `side`; bytes read before it (and not yet taken)
+    // are dropped, and from here on reads and writes go through TLS.
+    boost::asio::awaitable<bool> handshake(boost::asio::ssl::context& ctx,
+                                           boost::asio::ssl::stream_base::handshake_type side) {
+        buf_.clear();
+        ssl_.emplace(s_, ctx);
+        boost::system::error_code ec;
+        co_await ssl_->async_handshake(side,
+                                       boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+        co_return !ec;
+    }
+
+    // Appends what the next read gives to buf_; false when the stream ended.
+    boost::asio::awaitable<bool> more() {
+        std::array<char, 512> chunk;
+        boost::system::error_code ec;
+        auto token = boost::asio::redirect_error(boost::asio::use_awaitable, ec);
+        std::size_t n = 0;
+        if (ssl_)
+            n = co_await ssl_->async_read_some(boost::asio::buffer(chunk), token);
+        else
+            n = co_await s_.async_read_some(boost::asio::buffer(chunk), token);
+        buf_.append(chunk.data(), n);
+        co_return !ec;
+    }
+
+    Stream s_;
+    std::optional<boost::asio::ssl::stream<Stream&>> ssl_;
+    std::string buf_;
 };
 
 }  // namespace memstream

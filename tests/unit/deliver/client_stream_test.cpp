@@ -28,22 +28,9 @@ using deliver::Stage;
 namespace {
 
 // The next hop's end of the stream: what it read, and what it sends.
-class NextHop {
+class NextHop : public memstream::Peer {
   public:
-    explicit NextHop(memstream::Stream s) : s_(std::move(s)) {}
-
-    // One write (the client may still read it in pieces).
-    // `bytes` outlives the call (a literal, or a named string of the caller).
-    asio::awaitable<void> send(std::string_view bytes) {
-        error_code ec;
-        if (ssl_) {
-            co_await asio::async_write(*ssl_, asio::buffer(bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        } else {
-            co_await asio::async_write(s_, asio::buffer(bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        }
-    }
+    using Peer::Peer;
 
     // The next line without its CRLF; "<closed>" when the client hung up.
     asio::awaitable<std::string> line() {
@@ -75,12 +62,7 @@ class NextHop {
 
     // The server side of the TLS handshake; bytes already read stay read.
     asio::awaitable<bool> start_tls(asio::ssl::context& ctx) {
-        buf_.clear();
-        ssl_.emplace(s_, ctx);
-        error_code ec;
-        co_await ssl_->async_handshake(asio::ssl::stream_base::server,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        co_return !ec;
+        return handshake(ctx, asio::ssl::stream_base::server);
     }
 
     // Greeting and EHLO: the reply offers `keywords` (one per line).
@@ -92,32 +74,7 @@ class NextHop {
         co_await send(reply);
     }
 
-    void close() {
-        error_code ignored;
-        s_.close(ignored);
-    }
-
     std::vector<std::string> lines;  // what greet() read
-
-  private:
-    asio::awaitable<bool> more() {
-        std::array<char, 512> chunk;
-        error_code ec;
-        std::size_t n = 0;
-        if (ssl_) {
-            n = co_await ssl_->async_read_some(asio::buffer(chunk),
-                                               asio::redirect_error(asio::use_awaitable, ec));
-        } else {
-            n = co_await s_.async_read_some(asio::buffer(chunk),
-                                            asio::redirect_error(asio::use_awaitable, ec));
-        }
-        buf_.append(chunk.data(), n);
-        co_return !ec;
-    }
-
-    memstream::Stream s_;
-    std::optional<asio::ssl::stream<memstream::Stream&>> ssl_;
-    std::string buf_;
 };
 
 using Script = std::function<asio::awaitable<void>(NextHop&)>;

@@ -70,34 +70,14 @@ class MemSpool final : public spool::Spool {
 };
 
 // The client's end: whole writes and whole replies.
-class Client {
+class Client : public memstream::Peer {
   public:
-    explicit Client(memstream::Stream s) : s_(std::move(s)) {}
-
-    memstream::Stream& stream() { return s_; }
+    using Peer::Peer;
 
     // The client side of the TLS handshake; from here on, reads and writes go
     // through TLS. Bytes already read (and not yet taken) are dropped.
     asio::awaitable<bool> start_tls(asio::ssl::context& ctx) {
-        buf_.clear();
-        ssl_.emplace(s_, ctx);
-        error_code ec;
-        co_await ssl_->async_handshake(asio::ssl::stream_base::client,
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        co_return !ec;
-    }
-
-    // One write of `bytes` (the session may still read it in pieces);
-    // `bytes` outlives the call (a literal, or a named string of the caller).
-    asio::awaitable<void> send(std::string_view bytes) {
-        error_code ec;
-        if (ssl_) {
-            co_await asio::async_write(*ssl_, asio::buffer(bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        } else {
-            co_await asio::async_write(s_, asio::buffer(bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        }
+        return handshake(ctx, asio::ssl::stream_base::client);
     }
 
     // The next complete reply, all its lines ("250-a\r\n250 b\r\n"); what
@@ -154,31 +134,6 @@ class Client {
         }
         co_return buf_.empty();
     }
-
-    void close() {
-        error_code ignored;
-        s_.close(ignored);
-    }
-
-  private:
-    asio::awaitable<bool> more() {
-        std::array<char, 512> chunk;
-        error_code ec;
-        std::size_t n = 0;
-        if (ssl_) {
-            n = co_await ssl_->async_read_some(asio::buffer(chunk),
-                                               asio::redirect_error(asio::use_awaitable, ec));
-        } else {
-            n = co_await s_.async_read_some(asio::buffer(chunk),
-                                            asio::redirect_error(asio::use_awaitable, ec));
-        }
-        buf_.append(chunk.data(), n);
-        co_return !ec;
-    }
-
-    memstream::Stream s_;
-    std::optional<asio::ssl::stream<memstream::Stream&>> ssl_;
-    std::string buf_;
 };
 
 // One session, its configuration, and the spool behind it.
