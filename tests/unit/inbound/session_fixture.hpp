@@ -126,6 +126,20 @@ class Client : public memstream::Peer {
         CHECK(closed_clean);
     }
 
+    // The opening every scenario shares: the 220 banner, EHLO, its reply.
+    asio::awaitable<void> hello() {
+        co_await reply();
+        co_await send("EHLO client.test\r\n");
+        co_await reply();
+    }
+
+    // MAIL FROM alice and RCPT TO bob, one at a time, replies read.
+    asio::awaitable<void> envelope() {
+        co_await send("MAIL FROM:<alice@client.test>\r\n");
+        co_await reply();
+        co_await send("RCPT TO:<bob@example.test>\r\n");
+        co_await reply();
+    }
     // True when the session closed the stream with nothing more to read.
     asio::awaitable<bool> closed() {
         for (;;) {

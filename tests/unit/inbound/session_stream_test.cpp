@@ -90,9 +90,7 @@ TEST_CASE("PIPELINING: MAIL, RCPT and DATA in one write are answered in order (R
           "[session][pipelining]") {
     Scenario s;
     s.run([](Client& c) -> asio::awaitable<void> {
-        co_await c.reply();
-        co_await c.send("EHLO client.test\r\n");
-        co_await c.reply();
+        co_await c.hello();
         co_await c.send(
             "MAIL FROM:<alice@client.test>\r\nRCPT TO:<bob@example.test>\r\n"
             "RCPT TO:<carol@example.test>\r\nDATA\r\n");
@@ -112,9 +110,7 @@ TEST_CASE("extra bytes behind DATA: message text before 354 is refused, nothing 
           "[session][pipelining]") {
     Scenario s;
     s.run([](Client& c) -> asio::awaitable<void> {
-        co_await c.reply();
-        co_await c.send("EHLO client.test\r\n");
-        co_await c.reply();
+        co_await c.hello();
         // SMTP smuggling sends the text without waiting for 354.
         co_await c.send(
             "MAIL FROM:<alice@client.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
@@ -132,13 +128,8 @@ TEST_CASE("a client that closes in the middle of DATA: nothing queued, the sessi
           "[session][data]") {
     Scenario s;
     s.run([](Client& c) -> asio::awaitable<void> {
-        co_await c.reply();
-        co_await c.send("EHLO client.test\r\n");
-        co_await c.reply();
-        co_await c.send("MAIL FROM:<alice@client.test>\r\n");
-        co_await c.reply();
-        co_await c.send("RCPT TO:<bob@example.test>\r\n");
-        co_await c.reply();
+        co_await c.hello();
+        co_await c.envelope();
         co_await c.send("DATA\r\n");
         co_await c.expect("354 ...");
         co_await c.send("Subject: x\r\n\r\nhalf a mess");
@@ -156,22 +147,15 @@ TEST_CASE("a silent client gets 421 4.4.2 when a deadline passes", "[session][de
     const auto started = std::chrono::steady_clock::now();
     SECTION("waiting for a command") {
         s.run([](Client& c) -> asio::awaitable<void> {
-            co_await c.reply();
-            co_await c.send("EHLO client.test\r\n");
-            co_await c.reply();
+            co_await c.hello();
             co_await c.expect("421 4.4.2 mx.relay.test Error: timeout exceeded\r\n");
             co_await c.expect_closed();
         });
     }
     SECTION("in the middle of DATA: nothing queued") {
         s.run([](Client& c) -> asio::awaitable<void> {
-            co_await c.reply();
-            co_await c.send("EHLO client.test\r\n");
-            co_await c.reply();
-            co_await c.send("MAIL FROM:<alice@client.test>\r\n");
-            co_await c.reply();
-            co_await c.send("RCPT TO:<bob@example.test>\r\n");
-            co_await c.reply();
+            co_await c.hello();
+            co_await c.envelope();
             co_await c.send("DATA\r\n");
             co_await c.reply();
             co_await c.send("Subject: x\r\n\r\nand then nothing");
@@ -217,10 +201,7 @@ TEST_CASE("a NUL byte in DATA refuses the message (5.6.0); the session goes on",
         co_await c.reply();
         co_await c.send("HELO client.test\r\n");
         co_await c.reply();
-        co_await c.send("MAIL FROM:<alice@client.test>\r\n");
-        co_await c.reply();
-        co_await c.send("RCPT TO:<bob@example.test>\r\n");
-        co_await c.reply();
+        co_await c.envelope();
         co_await c.send("DATA\r\n");
         co_await c.reply();
         const std::string with_nul("Subject: x\r\n\r\na\r\n\0.\r\n.\r\n", 24);
@@ -237,9 +218,7 @@ TEST_CASE("a spool that cannot store: 452, and the message is not acknowledged",
     Scenario s;
     s.spool.fail = std::make_error_code(std::errc::no_space_on_device);
     s.run([](Client& c) -> asio::awaitable<void> {
-        co_await c.reply();
-        co_await c.send("EHLO client.test\r\n");
-        co_await c.reply();
+        co_await c.hello();
         co_await c.send("MAIL FROM:<alice@client.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n");
         co_await c.reply();
         co_await c.reply();
@@ -254,9 +233,7 @@ TEST_CASE("a client outside relay_from.networks may not relay", "[session]") {
     Scenario s;
     s.cfg.relay_from.networks = {*config::parse_cidr("192.0.2.0/24")};
     s.run([](Client& c) -> asio::awaitable<void> {
-        co_await c.reply();
-        co_await c.send("EHLO client.test\r\n");
-        co_await c.reply();
+        co_await c.hello();
         co_await c.send("MAIL FROM:<alice@client.test>\r\n");
         co_await c.reply();
         co_await c.send("RCPT TO:<bob@example.test>\r\n");
@@ -267,9 +244,7 @@ TEST_CASE("a client outside relay_from.networks may not relay", "[session]") {
 TEST_CASE("server shutdown: a session waiting for a command gets 421 4.3.2", "[session]") {
     Scenario s;
     s.run([&s](Client& c) -> asio::awaitable<void> {
-        co_await c.reply();
-        co_await c.send("EHLO client.test\r\n");
-        co_await c.reply();
+        co_await c.hello();
         for (auto* session : s.core->sessions) session->begin_shutdown();
         co_await c.expect("421 4.3.2 mx.relay.test Service shutting down\r\n");
         co_await c.expect_closed();
