@@ -239,7 +239,7 @@ int cmd_queue_act(const Common& common, const std::string& action,
     auto cfg = load(common);
     if (!cfg) return 1;
     control::Request req;
-    req.action = *schedule::parse_queue_action(action);
+    req.action = *outbound::parse_queue_action(action);
     req.ids = ids;
     req.all = all;
     // Hold, delete and bounce wait for an attempt in flight to stop; serve
@@ -259,14 +259,14 @@ int cmd_queue_act(const Common& common, const std::string& action,
         return 0;
     }
     int status = 0;
-    for (const schedule::ActionResult& r : reply.results) {
+    for (const outbound::ActionResult& r : reply.results) {
         switch (r.status) {
-            case schedule::ActionStatus::Done:
-            case schedule::ActionStatus::Unchanged:
+            case outbound::ActionStatus::Done:
+            case outbound::ActionStatus::Unchanged:
                 fmt::print("{}: {}\n", r.id, r.text);
                 break;
-            case schedule::ActionStatus::NotFound:
-            case schedule::ActionStatus::Failed:
+            case outbound::ActionStatus::NotFound:
+            case outbound::ActionStatus::Failed:
                 fmt::print(stderr, "chainmail: {}: {}\n", r.id, r.text);
                 status = 1;
                 break;

@@ -97,7 +97,7 @@ struct SignalLoop {
     const Common& common;
     inbound::SmtpServer& server;
     log::DeliveryLog& delivery_log;
-    schedule::Outbound& outbound;
+    outbound::Outbound& outbound;
     tlsrpt::Reporter& reporter;
     int running = 2;  // the inbound server and the outbound side
     bool stopping = false;
@@ -218,7 +218,7 @@ int cmd_serve(const Common& common) {
     auto out_work = asio::make_work_guard(out_io);
     inbound::SmtpServer server(io, *spool, *delivery_log, state);
     std::unique_ptr<tlsrpt::Reporter> reporter;
-    std::unique_ptr<schedule::Outbound> outbound;
+    std::unique_ptr<outbound::Outbound> outbound;
     try {
         // RFC 8460 reports: counted by delivery, sent once a (UTC) day. For
         // tests only, CHAINMAIL_TLSRPT_PERIOD=SECONDS makes the "day" shorter.
@@ -226,9 +226,9 @@ int cmd_serve(const Common& common) {
         if (const char* p = std::getenv("CHAINMAIL_TLSRPT_PERIOD"); p && std::atoll(p) > 0)
             ro.period_s = std::atoll(p);
         reporter = std::make_unique<tlsrpt::Reporter>(out_io.get_executor(), *cfg, *spool, ro);
-        schedule::OutboundOptions oo;
+        outbound::OutboundOptions oo;
         oo.tls_sessions = [r = reporter.get()](const policy::TlsrptSession& s) { r->record(s); };
-        outbound = std::make_unique<schedule::Outbound>(out_io.get_executor(), *cfg, *spool,
+        outbound = std::make_unique<outbound::Outbound>(out_io.get_executor(), *cfg, *spool,
                                                         *delivery_log, std::move(oo));
     } catch (const std::exception& e) {
         fmt::print(stderr, "chainmail serve: {}\n", e.what());

@@ -8,15 +8,15 @@ namespace chainmail::control {
 using nlohmann::json;
 
 std::string encode(const Request& r) {
-    return json{{"command", schedule::to_string(r.action)}, {"ids", r.ids}, {"all", r.all}}.dump();
+    return json{{"command", outbound::to_string(r.action)}, {"ids", r.ids}, {"all", r.all}}.dump();
 }
 
 std::string encode(const Reply& r) {
     if (!r.error.empty()) return json{{"error", r.error}}.dump();
     json results = json::array();
-    for (const schedule::ActionResult& a : r.results)
+    for (const outbound::ActionResult& a : r.results)
         results.push_back(
-            {{"id", a.id}, {"status", schedule::to_string(a.status)}, {"text", a.text}});
+            {{"id", a.id}, {"status", outbound::to_string(a.status)}, {"text", a.text}});
     return json{{"results", results}}.dump();
 }
 
@@ -26,7 +26,7 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
     Request r;
     auto cmd = j.find("command");
     if (cmd == j.end() || !cmd->is_string()) return std::string("no \"command\"");
-    auto action = schedule::parse_queue_action(cmd->get<std::string>());
+    auto action = outbound::parse_queue_action(cmd->get<std::string>());
     if (!action) return "unknown command \"" + cmd->get<std::string>() + "\"";
     r.action = *action;
     if (auto ids = j.find("ids"); ids != j.end()) {
@@ -40,7 +40,7 @@ std::variant<Request, std::string> decode_request(std::string_view line) {
         if (!all->is_boolean()) return std::string("\"all\" is not true or false");
         r.all = all->get<bool>();
     }
-    if (r.all && r.action != schedule::QueueAction::Retry)
+    if (r.all && r.action != outbound::QueueAction::Retry)
         return std::string("\"all\" is only for retry");
     if (!r.all && r.ids.empty()) return std::string("no queue ids");
     return r;
@@ -62,14 +62,14 @@ std::optional<Reply> decode_reply(std::string_view line) {
         if (!x.is_object() || !x.contains("id") || !x["id"].is_string() || !x.contains("status") ||
             !x["status"].is_string() || !x.contains("text") || !x["text"].is_string())
             return std::nullopt;
-        schedule::ActionResult a;
+        outbound::ActionResult a;
         a.id = x["id"].get<std::string>();
         a.text = x["text"].get<std::string>();
         const std::string s = x["status"].get<std::string>();
         bool known = false;
-        for (auto st : {schedule::ActionStatus::Done, schedule::ActionStatus::Unchanged,
-                        schedule::ActionStatus::NotFound, schedule::ActionStatus::Failed})
-            if (schedule::to_string(st) == s) {
+        for (auto st : {outbound::ActionStatus::Done, outbound::ActionStatus::Unchanged,
+                        outbound::ActionStatus::NotFound, outbound::ActionStatus::Failed})
+            if (outbound::to_string(st) == s) {
                 a.status = st;
                 known = true;
             }

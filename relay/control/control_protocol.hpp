@@ -21,13 +21,13 @@ namespace chainmail::control {
 inline constexpr std::size_t kMaxLine = 4 << 20;
 
 struct Request {
-    schedule::QueueAction action = schedule::QueueAction::Retry;
+    outbound::QueueAction action = outbound::QueueAction::Retry;
     std::vector<std::string> ids;
     bool all = false;  // retry --all
 };
 
 struct Reply {
-    std::vector<schedule::ActionResult> results;
+    std::vector<outbound::ActionResult> results;
     std::string error;  // the request as a whole was refused
 };
 

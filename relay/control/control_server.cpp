@@ -96,11 +96,11 @@ void log_failure(std::exception_ptr e) {
 }  // namespace
 
 struct ControlServer::State : std::enable_shared_from_this<State> {
-    State(asio::any_io_executor e, schedule::Outbound& o) : ex(e), acceptor(e), outbound(o) {}
+    State(asio::any_io_executor e, outbound::Outbound& o) : ex(e), acceptor(e), outbound(o) {}
 
     asio::any_io_executor ex;
     Local::acceptor acceptor;
-    schedule::Outbound& outbound;
+    outbound::Outbound& outbound;
     bool stopped = false;
 
     asio::awaitable<void> accept_loop() {
@@ -172,7 +172,7 @@ struct ControlServer::State : std::enable_shared_from_this<State> {
         }
         const Request& r = std::get<Request>(req);
         spdlog::info("control socket: queue {}{} {} (uid {}, pid {})",
-                     schedule::to_string(r.action), r.all ? " --all" : "",
+                     outbound::to_string(r.action), r.all ? " --all" : "",
                      fmt::format("{} id(s)", r.ids.size()), cred.uid, cred.pid);
         Reply out;
         out.results = co_await outbound.act(r.action, r.ids, r.all);
@@ -181,7 +181,7 @@ struct ControlServer::State : std::enable_shared_from_this<State> {
 };
 
 ControlServer::ControlServer(asio::any_io_executor ex, std::string path,
-                             schedule::Outbound& outbound)
+                             outbound::Outbound& outbound)
     : path_(std::move(path)), state_(std::make_shared<State>(ex, outbound)) {}
 
 ControlServer::~ControlServer() {

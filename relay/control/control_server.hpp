@@ -18,7 +18,7 @@ namespace chainmail::control {
 
 class ControlServer {
   public:
-    ControlServer(boost::asio::any_io_executor ex, std::string path, schedule::Outbound& outbound);
+    ControlServer(boost::asio::any_io_executor ex, std::string path, outbound::Outbound& outbound);
     ~ControlServer();  // stop()
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;

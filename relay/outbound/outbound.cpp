@@ -18,7 +18,7 @@
 #include "relay/settle/settle.hpp"
 #include "relay/tls/client_tls.hpp"
 
-namespace chainmail::schedule {
+namespace chainmail::outbound {
 
 namespace asio = boost::asio;
 
@@ -78,7 +78,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     connect::Connector connector;
     mtasts::StsSource sts;  // MTA-STS policies, cached under SPOOL/mta-sts
     bounce::NdrTemplates templates;
-    Scheduler sched;
+    schedule::Scheduler sched;
     asio::steady_timer timer;
     std::mt19937_64 rng;
     QueueControl control;  // the operator's actions (control socket)
@@ -152,7 +152,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
 
     asio::awaitable<void> loop() {
         auto self = shared_from_this();
-        co_await remove_finished(spool);
+        co_await settle::remove_finished(spool);
         while (!stopping) {
             dirty = false;
             const std::int64_t now = spool::now_ms();
@@ -167,8 +167,8 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
                 sched.rebuild(live);
                 kick_idle();
             }
-            Pick p = sched.next(now);
-            if (p.kind == Pick::Kind::Ready) {
+            schedule::Pick p = sched.next(now);
+            if (p.kind == schedule::Pick::Kind::Ready) {
                 ++workers;
                 spawn(worker(p.destination, std::move(p.batch), cfg), "worker");
                 continue;
@@ -176,7 +176,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
             if (dirty) continue;
             kick_idle();  // a retry came due where a connection waits idle
             std::int64_t sleep = kMaxSleepMs;
-            if (p.kind == Pick::Kind::Sleep)
+            if (p.kind == schedule::Pick::Kind::Sleep)
                 sleep = std::clamp<std::int64_t>(p.wake_ms - now, 1, kMaxSleepMs);
             timer.expires_after(std::chrono::milliseconds(sleep));
             boost::system::error_code ec;
@@ -185,7 +185,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     }
 
     asio::awaitable<void> attempt_one(deliver::DeliveryAttempt& attempt, const config::Config& c,
-                                      const Batch& b) {
+                                      const schedule::Batch& b) {
         auto env = spool.find(b.id);
         if (!env) co_return;
         std::vector<std::size_t> rcpts;
@@ -231,21 +231,22 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
             return r.outcome == policy::RcptOutcome::Cancelled;
         });
         if (res.rcpts.empty()) co_return;
-        SettleContext ctx{c, templates, spool, log,
-                          [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }};
-        co_await settle(ctx, *env, data, res, spool::now_ms());
+        settle::SettleContext ctx{c, templates, spool, log, [this] {
+                                      return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+                                  }};
+        co_await settle::settle(ctx, *env, data, res, spool::now_ms());
     }
 
     // Holds the connection open up to kIdleConnectionMs for the next due
     // message of `dest`; empty rcpts: none came (or stopping).
-    asio::awaitable<Batch> wait_idle(const std::string& dest) {
+    asio::awaitable<schedule::Batch> wait_idle(const std::string& dest) {
         asio::steady_timer t(ex);
         bool evict = false;
         idlers.push_back({dest, &t, &evict});
         sched.set_idle(dest, true);
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::milliseconds(kIdleConnectionMs);
-        Batch b;
+        schedule::Batch b;
         while (!stopping) {
             t.expires_at(deadline);
             boost::system::error_code ec;
@@ -259,7 +260,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         co_return b;
     }
 
-    asio::awaitable<void> worker(std::string dest, Batch batch,
+    asio::awaitable<void> worker(std::string dest, schedule::Batch batch,
                                  std::shared_ptr<const config::Config> c) {
         auto self = shared_from_this();
         deliver::DeliveryAttempt attempt(
@@ -349,4 +350,4 @@ std::size_t Outbound::attempts_in_flight() const {
     return impl_->workers;
 }
 
-}  // namespace chainmail::schedule
+}  // namespace chainmail::outbound

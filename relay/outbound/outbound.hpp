@@ -18,7 +18,7 @@
 #include "relay/resolve/dns_resolver.hpp"
 #include "relay/spool/spool.hpp"
 
-namespace chainmail::schedule {
+namespace chainmail::outbound {
 
 struct OutboundOptions {
     double timeout_scale = 1.0;             // tests shorten the SMTP timeouts
@@ -60,4 +60,4 @@ class Outbound {
     std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace chainmail::schedule
+}  // namespace chainmail::outbound

@@ -14,7 +14,7 @@
 #include "relay/bounce/ndr.hpp"
 #include "relay/settle/settle.hpp"
 
-namespace chainmail::schedule {
+namespace chainmail::outbound {
 
 namespace asio = boost::asio;
 using spool::RcptState;
@@ -363,9 +363,10 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         if (auto ec = hooks_.spool.read_message(id, data))
             spdlog::error("{}: cannot read the message for its report: {}", id, ec.message());
         std::mt19937_64 rng(std::random_device{}());
-        SettleContext ctx{*cfg, hooks_.templates, hooks_.spool, hooks_.log,
-                          [&rng] { return std::uniform_real_distribution<double>(0, 1)(rng); }};
-        ndr_id = co_await commit_report(ctx, *env, data, rcpts, false, now);
+        settle::SettleContext ctx{*cfg, hooks_.templates, hooks_.spool, hooks_.log, [&rng] {
+                                      return std::uniform_real_distribution<double>(0, 1)(rng);
+                                  }};
+        ndr_id = co_await settle::commit_report(ctx, *env, data, rcpts, false, now);
     }
     for (const spool::RecipientUpdate& u : changes)
         log_line(log::Event::Bounced, *env, u.index, dsn, kBouncedText, ndr_id);
@@ -380,4 +381,4 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
                                    : "report " + ndr_id + " to the sender"));
 }
 
-}  // namespace chainmail::schedule
+}  // namespace chainmail::outbound

@@ -23,7 +23,7 @@
 #include "relay/log/delivery_log.hpp"
 #include "relay/spool/spool.hpp"
 
-namespace chainmail::schedule {
+namespace chainmail::outbound {
 
 enum class QueueAction { Retry, Hold, Release, Delete, Bounce };
 std::string_view to_string(QueueAction a);
@@ -90,4 +90,4 @@ class QueueControl {
     std::map<spool::QueueId, int> stopping_;  // id -> actions stopping it
 };
 
-}  // namespace chainmail::schedule
+}  // namespace chainmail::outbound

@@ -11,7 +11,7 @@
 #include "relay/log/operator_line.hpp"
 #include "relay/metrics/metrics.hpp"
 
-namespace chainmail::schedule {
+namespace chainmail::settle {
 
 namespace asio = boost::asio;
 using policy::RcptOutcome;
@@ -271,4 +271,4 @@ asio::awaitable<void> remove_finished(spool::Spool& spool) {
     }
 }
 
-}  // namespace chainmail::schedule
+}  // namespace chainmail::settle

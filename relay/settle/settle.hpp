@@ -18,7 +18,7 @@
 #include "relay/log/delivery_log.hpp"
 #include "relay/spool/spool.hpp"
 
-namespace chainmail::schedule {
+namespace chainmail::settle {
 
 struct SettleContext {
     const config::Config& config;
@@ -46,4 +46,4 @@ boost::asio::awaitable<std::string> commit_report(const SettleContext& ctx,
 // committed or lost with the crash (see GUARANTEE.md).
 boost::asio::awaitable<void> remove_finished(spool::Spool& spool);
 
-}  // namespace chainmail::schedule
+}  // namespace chainmail::settle

@@ -8,11 +8,11 @@ using namespace chainmail::control;
 
 TEST_CASE("a request survives the round trip") {
     Request r;
-    r.action = schedule::QueueAction::Bounce;
+    r.action = outbound::QueueAction::Bounce;
     r.ids = {"01ARZ3NDEKTSV4RRFFQ69G5FAV", "01ARZ3NDEKTSV4RRFFQ69G5FAW"};
     auto back = decode_request(encode(r));
     REQUIRE(std::holds_alternative<Request>(back));
-    CHECK(std::get<Request>(back).action == schedule::QueueAction::Bounce);
+    CHECK(std::get<Request>(back).action == outbound::QueueAction::Bounce);
     CHECK(std::get<Request>(back).ids == r.ids);
     CHECK_FALSE(std::get<Request>(back).all);
 }
@@ -44,13 +44,13 @@ TEST_CASE("bad requests are refused with a reason") {
 
 TEST_CASE("replies carry one result per id, or the refusal") {
     Reply r;
-    r.results.push_back({"01ARZ3NDEKTSV4RRFFQ69G5FAV", schedule::ActionStatus::Done, "held"});
+    r.results.push_back({"01ARZ3NDEKTSV4RRFFQ69G5FAV", outbound::ActionStatus::Done, "held"});
     r.results.push_back(
-        {"01ARZ3NDEKTSV4RRFFQ69G5FAW", schedule::ActionStatus::NotFound, "no such message"});
+        {"01ARZ3NDEKTSV4RRFFQ69G5FAW", outbound::ActionStatus::NotFound, "no such message"});
     auto back = decode_reply(encode(r));
     REQUIRE(back);
     REQUIRE(back->results.size() == 2);
-    CHECK(back->results[1].status == schedule::ActionStatus::NotFound);
+    CHECK(back->results[1].status == outbound::ActionStatus::NotFound);
     CHECK(back->results[1].text == "no such message");
 
     auto refused = decode_reply(encode(Reply{{}, "permission denied: uid 65534"}));

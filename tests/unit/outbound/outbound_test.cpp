@@ -71,7 +71,7 @@ spool::QueueId commit(asio::io_context& io, spool::Spool& sp, std::vector<std::s
 }
 
 // Runs the relay's outbound side until `done` holds (at most 30 s), then stops it.
-void run_until(asio::io_context& io, schedule::Outbound& ob, const std::function<bool()>& done) {
+void run_until(asio::io_context& io, outbound::Outbound& ob, const std::function<bool()>& done) {
     io.restart();
     ob.start();
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -99,7 +99,7 @@ TEST_CASE("a message is delivered once, logged, and removed from the spool") {
     auto sp = spool::open_spool(cfg.spool);
     log::DeliveryLog dlog(dir.path + "/delivery.jsonl");
     asio::io_context io;
-    schedule::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
+    outbound::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
     const auto id = commit(io, *sp, {"bob@example.test"});
     run_until(io, ob, [&] { return sp->live().empty(); });
     CHECK(sp->live().empty());
@@ -136,7 +136,7 @@ TEST_CASE("after a restart in the middle of a multi-recipient delivery nobody ge
         auto sp = spool::open_spool(cfg.spool);
         log::DeliveryLog dlog(log_path);
         asio::io_context io;
-        schedule::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
+        outbound::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
         id = commit(io, *sp, {"bob@example.test", "carol@late.test", "dave@example.test"});
         run_until(io, ob, [&] {
             return count_event(log_lines(log_path), "deferred") >= 1 &&
@@ -153,7 +153,7 @@ TEST_CASE("after a restart in the middle of a multi-recipient delivery nobody ge
         auto sp = spool::open_spool(cfg.spool);  // re-opened: state from disk only
         log::DeliveryLog dlog(log_path);
         asio::io_context io;
-        schedule::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
+        outbound::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
         run_until(io, ob, [&] { return sp->live().empty(); });
         CHECK(sp->live().empty());
     }
@@ -175,7 +175,7 @@ TEST_CASE("two refused recipients of three give one report listing exactly those
     const std::string log_path = dir.path + "/delivery.jsonl";
     log::DeliveryLog dlog(log_path);
     asio::io_context io;
-    schedule::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
+    outbound::Outbound ob(io.get_executor(), cfg, *sp, dlog, {0.1});
     const auto id = commit(io, *sp, {"x@example.test", "ok@example.test", "y@example.test"});
     run_until(io, ob, [&] { return sp->live().empty(); });
     const auto lines = log_lines(log_path);
