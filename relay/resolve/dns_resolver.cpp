@@ -12,7 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "relay/metrics/metrics.hpp"
-#include "relay/tls/openssl_ptr.hpp"
+#include "relay/resolve/unbound_ptr.hpp"
 
 namespace chainmail::resolve {
 
@@ -36,13 +36,13 @@ constexpr const char* kResolverZones[] = {"test.", "home.arpa."};
 
 struct DnsResolver::Impl : std::enable_shared_from_this<Impl> {
     asio::any_io_executor ex;
-    tls::UbCtxPtr ctx;
+    UbCtxPtr ctx;
     asio::posix::stream_descriptor fd;  // libunbound's answer pipe, borrowed
     ResolverOptions options;
     int in_flight = 0;
     bool waiting = false;
 
-    Impl(asio::any_io_executor e, tls::UbCtxPtr c, ResolverOptions o)
+    Impl(asio::any_io_executor e, UbCtxPtr c, ResolverOptions o)
         : ex(e), ctx(std::move(c)), fd(e), options(std::move(o)) {}
     ~Impl() { close(); }
 
@@ -84,7 +84,7 @@ struct Query {
     bool done = false;
     bool timed_out = false;
     int err = 0;
-    tls::UbResultPtr result;
+    UbResultPtr result;
 
     Query(std::shared_ptr<DnsResolver::Impl> i, std::string n)
         : impl(std::move(i)), name(std::move(n)), timer(impl->ex) {}
@@ -203,7 +203,7 @@ std::vector<std::span<const std::uint8_t>> rdata_of(const Query& q) {
 
 DnsResolver::DnsResolver(asio::any_io_executor ex, const config::Dns& dns,
                          ResolverOptions options) {
-    tls::UbCtxPtr ctx(ub_ctx_create());
+    UbCtxPtr ctx(ub_ctx_create());
     if (!ctx) throw std::runtime_error("libunbound: cannot create a context");
     auto check = [](int rc, const std::string& what) {
         if (rc != 0) throw std::runtime_error(fmt::format("{}: {}", what, ub_strerror(rc)));
@@ -242,7 +242,7 @@ DnsResolver::DnsResolver(asio::any_io_executor ex, const config::Dns& dns,
     ub_result* probe = nullptr;
     check(ub_resolve(ctx.get(), "localhost.", kTypeA, kClassIn, &probe),
           "dns: resolver set-up (trust_anchor_file " + dns.trust_anchor_file + ")");
-    tls::UbResultPtr probe_owner(probe);
+    UbResultPtr probe_owner(probe);
     if (!options.random) {
         options.random = [gen = std::make_shared<std::mt19937_64>(std::random_device{}())] {
             return (*gen)();

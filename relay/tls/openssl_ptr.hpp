@@ -1,6 +1,6 @@
-// openssl_ptr: the one place where OpenSSL and libunbound objects get their
-// deleters. Everything else holds them in these unique_ptrs; no *_free calls
-// elsewhere. Add a line here when a new type is needed.
+// openssl_ptr: the one place where OpenSSL objects get their deleters.
+// Everything else holds them in these unique_ptrs; no *_free calls elsewhere.
+// Add a line here when a new type is needed (libunbound: resolve/unbound_ptr.hpp).
 #pragma once
 
 #include <openssl/bio.h>
@@ -8,7 +8,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <unbound.h>
 #include <memory>
 
 namespace chainmail::tls {
@@ -30,7 +29,5 @@ using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
-using UbCtxPtr = std::unique_ptr<ub_ctx, Deleter<ub_ctx_delete>>;
-using UbResultPtr = std::unique_ptr<ub_result, Deleter<ub_resolve_free>>;
 
 }  // namespace chainmail::tls

@@ -1,0 +1,22 @@
+// unbound_ptr: the one place where libunbound objects get their deleters.
+// Everything else holds them in these unique_ptrs; no ub_*_delete or
+// ub_resolve_free calls elsewhere. Add a line here when a new type is needed.
+#pragma once
+
+#include <unbound.h>
+#include <memory>
+
+namespace chainmail::resolve {
+
+template <auto Free>
+struct UbDeleter {
+    template <typename T>
+    void operator()(T* p) const noexcept {
+        if (p) Free(p);
+    }
+};
+
+using UbCtxPtr = std::unique_ptr<ub_ctx, UbDeleter<ub_ctx_delete>>;
+using UbResultPtr = std::unique_ptr<ub_result, UbDeleter<ub_resolve_free>>;
+
+}  // namespace chainmail::resolve
