@@ -115,19 +115,6 @@ std::string partner_name(const config::Partner* partner, std::string_view addres
     return partner->display_name.empty() ? partner->name : partner->display_name;
 }
 
-NdrEvent event_of(Action action, bool held) {
-    switch (action) {
-        case Action::Failed:
-            return NdrEvent::Failed;
-        case Action::Delayed:
-            return held ? NdrEvent::Held : NdrEvent::Delayed;
-        case Action::Delivered:
-        case Action::Relayed:
-            return NdrEvent::Delivered;
-    }
-    return NdrEvent::Failed;
-}
-
 std::string delivery_status(const config::Config& config, const spool::Envelope& env,
                             std::span<const NdrRecipient> recipients, std::int64_t retry_until) {
     std::string out;
@@ -141,8 +128,8 @@ std::string delivery_status(const config::Config& config, const spool::Envelope&
         // RFC 3461 §6.3: Original-Recipient MUST be given when ORCPT was.
         if (!r.orcpt.empty()) out += header_line("Original-Recipient", original_recipient(r.orcpt));
         out += header_line("Final-Recipient", address_field(r.address));
-        out += header_line("Action", to_string(r.action));
-        out += header_line("Status", status_for(r.reason, r.action, r.reply));
+        out += header_line("Action", action_word(r.outcome, r.relayed));
+        out += header_line("Status", r.status);  // the failure table's (RFC 3464 §2.3.4)
         if (!r.host.empty()) out += header_line("Remote-MTA", "dns; " + ascii_only(r.host));
         if (!r.reply.empty()) {
             out += header_line("Diagnostic-Code", "smtp; " + ascii_only(r.reply));
@@ -155,7 +142,7 @@ std::string delivery_status(const config::Config& config, const spool::Envelope&
             out += header_line("Last-Attempt-Date", rfc5322_date(r.last_attempt_ms));
         }
         // RFC 3464 §2.3.9: Will-Retry-Until only for Action: delayed.
-        if (r.action == Action::Delayed && retry_until > 0) {
+        if (action_word(r.outcome, r.relayed) == "delayed" && retry_until > 0) {
             out += header_line("Will-Retry-Until", rfc5322_date(retry_until));
         }
     }
@@ -177,22 +164,14 @@ std::string subject_value(std::string_view words, std::string_view original_subj
 
 }  // namespace
 
-bool report_wanted(const spool::Envelope& env, const spool::Recipient& rcpt, Action action) {
+bool report_wanted(const spool::Envelope& env, const spool::Recipient& rcpt,
+                   policy::RcptOutcome o) {
     // RFC 3461 §6.2 / RFC 5321 §6.1: never a report to the null sender.
     if (env.sender.empty()) return false;
     const policy::Notify n{
         (rcpt.notify & spool::kNotifyNever) != 0, (rcpt.notify & spool::kNotifySuccess) != 0,
         (rcpt.notify & spool::kNotifyFailure) != 0, (rcpt.notify & spool::kNotifyDelay) != 0};
-    switch (action) {
-        case Action::Failed:
-            return policy::report_wanted(policy::RcptOutcome::Bounced, n);
-        case Action::Delayed:
-            return policy::report_wanted(policy::RcptOutcome::Deferred, n);
-        case Action::Delivered:
-        case Action::Relayed:
-            return policy::report_wanted(policy::RcptOutcome::Delivered, n);
-    }
-    return false;
+    return policy::report_wanted(o, n);
 }
 
 NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates,
@@ -200,11 +179,12 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
                      std::span<const NdrRecipient> recipients, const NdrOptions& options) {
     if (env.sender.empty()) throw std::invalid_argument("no report to the null sender");
     if (recipients.empty()) throw std::invalid_argument("a report needs a recipient");
-    NdrEvent event = event_of(recipients.front().action, options.held);
+    const ReportKind kind = report_kind(recipients.front().outcome);
     for (const NdrRecipient& r : recipients) {
-        if (event_of(r.action, options.held) != event) {
-            throw std::invalid_argument("one report covers one kind of event");
+        if (report_kind(r.outcome) != kind) {
+            throw std::invalid_argument("one report covers one kind of outcome");
         }
+        if (r.status.empty()) throw std::invalid_argument("no status for " + r.address);
         bool known = std::any_of(env.recipients.begin(), env.recipients.end(),
                                  [&](const spool::Recipient& e) { return e.address == r.address; });
         if (!known) throw std::invalid_argument("not a recipient of this message: " + r.address);
@@ -220,6 +200,7 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
                                    : env.arrival_ms + config.queue.max_lifetime.count() * 1000;
 
     NdrMessage msg;
+    msg.kind = kind;
     msg.message_id =
         !options.message_id.empty()
             ? options.message_id
@@ -242,7 +223,7 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
         std::string reply;
         for (char c : r.reply) reply += (c == '\r') ? ' ' : (c == '\n' ? ' ' : c);
         text_rcpts.push_back(
-            TextRecipient{template_for(r.reason, r.action, r.reply),
+            TextRecipient{template_for(r.reason, r.outcome, r.reply),
                           Placeholders{
                               {"recipient", r.address},
                               {"partner", partner_name(partner, r.address)},
@@ -252,10 +233,10 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
                               {"level", r.level ? std::string(policy::to_string(*r.level)) : ""},
                               {"reply", reply},
                               {"detail", r.detail},
-                              {"status", status_for(r.reason, r.action, r.reply)},
+                              {"status", r.status},
                           }});
     }
-    std::string text = compose_text(templates, config.ndr.languages, event, common, text_rcpts);
+    std::string text = compose_text(templates, config.ndr.languages, kind, common, text_rcpts);
     std::string languages;
     for (const std::string& l : config.ndr.languages)
         languages += (languages.empty() ? "" : ", ") + l;
@@ -264,7 +245,7 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
     // RFC 8689 §5: the report on a REQUIRETLS message is sent without
     // REQUIRETLS, so it is redacted: the original headers, never the body,
     // whatever RET= or ndr.return say.
-    bool full = event == NdrEvent::Failed && !env.requiretls &&
+    bool full = kind == ReportKind::Failure && !env.requiretls &&
                 (env.ret == spool::Ret::Full ||
                  (env.ret == spool::Ret::Unspecified && config.ndr.return_full));
     std::string_view returned = full ? original : headers;
@@ -290,7 +271,7 @@ NdrMessage build_ndr(const config::Config& config, const NdrTemplates& templates
     out += header_line("To", "<" + env.sender + ">");
     out += header_line(
         "Subject",
-        subject_value(subject_words(templates, config.ndr.languages, event), orig_subject));
+        subject_value(subject_words(templates, config.ndr.languages, kind), orig_subject));
     out += header_line("Date", rfc5322_date(options.now_ms));
     out += header_line("Message-ID", msg.message_id);
     if (!orig_id.empty() && is_ascii(orig_id)) {

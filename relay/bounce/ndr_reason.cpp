@@ -1,45 +1,56 @@
 #include "relay/bounce/ndr_reason.hpp"
 
-#include <optional>
-
-#include "policy/smtp_reply.hpp"
-
 namespace chainmail::bounce {
-namespace {
 
+using policy::RcptOutcome;
 using policy::Reason;
 
-// "5.7.1" after the 3-digit code of a reply line ("550 5.7.1 text"), if valid.
-std::optional<std::string> enhanced_code(std::string_view reply) {
-    if (reply.size() < 4) return std::nullopt;
-    return policy::parse_enhanced_status(reply.substr(4));
+ReportKind report_kind(RcptOutcome o) {
+    switch (o) {
+        case RcptOutcome::Bounced:
+        case RcptOutcome::Expired:
+            return ReportKind::Failure;
+        case RcptOutcome::Deferred:
+        case RcptOutcome::Cancelled:  // stopped, not settled: it stays queued
+            return ReportKind::Delay;
+        case RcptOutcome::Held:
+            return ReportKind::Hold;
+        case RcptOutcome::Delivered:
+            return ReportKind::Success;
+    }
+    return ReportKind::Delay;
 }
 
-}  // namespace
+std::string_view to_string(ReportKind k) {
+    switch (k) {
+        case ReportKind::Failure:
+            return "non-delivery";
+        case ReportKind::Delay:
+        case ReportKind::Hold:
+            return "delay";
+        case ReportKind::Success:
+            return "delivery status";
+    }
+    return "delivery status";
+}
 
-std::string_view to_string(Action action) {
-    switch (action) {
-        case Action::Failed:
+std::string_view action_word(RcptOutcome o, bool relayed) {
+    switch (report_kind(o)) {
+        case ReportKind::Failure:
             return "failed";
-        case Action::Delayed:
+        case ReportKind::Delay:
+        case ReportKind::Hold:  // RFC 3464 §2.3.3: still queued, so delayed
             return "delayed";
-        case Action::Delivered:
-            return "delivered";
-        case Action::Relayed:
-            return "relayed";
+        case ReportKind::Success:
+            return relayed ? "relayed" : "delivered";
     }
-    return "failed";
+    return "delayed";
 }
 
-std::string_view template_for(Reason reason, Action action, std::string_view reply) {
-    switch (action) {
-        case Action::Delivered:
-        case Action::Relayed:
-            return "success";
-        case Action::Failed:
-        case Action::Delayed:
-            break;
-    }
+std::string_view template_for(Reason reason, RcptOutcome o, std::string_view reply) {
+    const ReportKind kind = report_kind(o);
+    if (kind == ReportKind::Success) return "success";
+    const bool delay = kind != ReportKind::Failure;
     switch (reason) {
         case Reason::StartTlsNotOffered:
             return "starttls_not_offered";
@@ -73,7 +84,7 @@ std::string_view template_for(Reason reason, Action action, std::string_view rep
         case Reason::NoSuchDomain:
             return "no_such_domain";
         case Reason::Expired:
-            return action == Action::Delayed ? "delayed" : "expired";
+            return delay ? "delayed" : "expired";
         case Reason::Cancelled:
             return "cancelled";
         case Reason::DnsTempFail:
@@ -86,35 +97,7 @@ std::string_view template_for(Reason reason, Action action, std::string_view rep
     }
     if (!reply.empty() && reply[0] == '5') return "peer_rejected";
     if (!reply.empty() && reply[0] == '4') return "temp_fail";
-    return action == Action::Delayed ? "delayed" : "temp_fail";
-}
-
-std::string status_for(Reason reason, Action action, std::string_view reply) {
-    char cls = '5';
-    switch (action) {
-        case Action::Failed:
-            cls = '5';
-            break;
-        case Action::Delayed:
-            cls = '4';
-            break;
-        case Action::Delivered:
-        case Action::Relayed:
-            cls = '2';
-            break;
-    }
-    if (cls == '2') {
-        auto code = enhanced_code(reply);
-        return code && (*code)[0] == '2' ? *code : "2.0.0";
-    }
-    if (reason == Reason::None || reason == Reason::Unknown) {
-        // RFC 3464 §2.3.4: the status of the peer's reply, passed on as given.
-        if (auto code = enhanced_code(reply); code && (*code)[0] == cls) return *code;
-        if (auto code = enhanced_code(reply)) return cls + code->substr(1);
-        return std::string(1, cls) + ".0.0";
-    }
-    // One table for the log and the report: policy/outcome.cpp.
-    return policy::enhanced_status(reason, cls == '5');
+    return delay ? "delayed" : "temp_fail";
 }
 
 }  // namespace chainmail::bounce

@@ -1,6 +1,7 @@
-// ndr_reason: what a report says per recipient. The cause is policy::Reason
-// (the same enum the delivery log carries); this file maps a cause and an
-// RFC 3464 action to the text template and to the RFC 3463 status code.
+// ndr_reason: what a report says per recipient. Its input is the recipient's
+// policy::RcptOutcome and policy::Reason (what the delivery log carries too);
+// this file derives the RFC 3464 Action, the kind of report and the text
+// template. The status code is never made here: it is the failure table's.
 #pragma once
 
 #include <string>
@@ -10,10 +11,18 @@
 
 namespace chainmail::bounce {
 
-// RFC 3464 §2.3.3 Action values.
-enum class Action { Failed, Delayed, Delivered, Relayed };
+// The kind of report a recipient's outcome goes into; one report, one kind.
+enum class ReportKind { Failure, Delay, Hold, Success };
 
-std::string_view to_string(Action action);  // "failed", "delayed", ...
+ReportKind report_kind(policy::RcptOutcome o);
+
+// What the operator's log calls a report of this kind ("sender non-delivery
+// notification", Postfix's words): "non-delivery", "delay", "delivery status".
+std::string_view to_string(ReportKind k);
+
+// RFC 3464 §2.3.3 Action: "failed", "delayed" or "delivered"; "relayed" for a
+// delivery to a next hop that did not take the DSN parameters (RFC 3461 §5.2.2).
+std::string_view action_word(policy::RcptOutcome o, bool relayed);
 
 // The per-recipient text templates ("<name>.<lang>.txt"), one per cause the
 // sender is told about. Several policy reasons share one text.
@@ -43,13 +52,7 @@ inline constexpr std::string_view kReasonTemplates[] = {
 
 // Reason::None and Reason::Unknown are told by the peer's reply: a 5xx is
 // "peer_rejected", a 4xx "temp_fail"; without a reply "delayed" for a delay
-// and "temp_fail" otherwise. Delivered/Relayed are always "success".
-std::string_view template_for(policy::Reason reason, Action action, std::string_view reply);
-
-// RFC 3463 status: the class follows the action (5 failed, 4 delayed, 2
-// delivered/relayed). The peer's own enhanced code (or, without one, its
-// basic code's class) is passed on as given for Reason::None/Unknown.
-// Expired is 4.4.7 in a delay notice and 5.4.7 when final.
-std::string status_for(policy::Reason reason, Action action, std::string_view reply);
+// and "temp_fail" otherwise. A delivery is always "success".
+std::string_view template_for(policy::Reason reason, policy::RcptOutcome o, std::string_view reply);
 
 }  // namespace chainmail::bounce

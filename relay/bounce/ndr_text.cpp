@@ -3,29 +3,29 @@
 namespace chainmail::bounce {
 namespace {
 
-std::string_view intro_name(NdrEvent event) {
-    switch (event) {
-        case NdrEvent::Failed:
+std::string_view intro_name(ReportKind kind) {
+    switch (kind) {
+        case ReportKind::Failure:
             return "intro_failed";
-        case NdrEvent::Delayed:
+        case ReportKind::Delay:
             return "intro_delayed";
-        case NdrEvent::Held:
+        case ReportKind::Hold:
             return "intro_held";
-        case NdrEvent::Delivered:
+        case ReportKind::Success:
             return "intro_delivered";
     }
     return "intro_failed";
 }
 
-std::string_view subject_name(NdrEvent event) {
-    switch (event) {
-        case NdrEvent::Failed:
+std::string_view subject_name(ReportKind kind) {
+    switch (kind) {
+        case ReportKind::Failure:
             return "subject_failed";
-        case NdrEvent::Delayed:
+        case ReportKind::Delay:
             return "subject_delayed";
-        case NdrEvent::Held:
+        case ReportKind::Hold:
             return "subject_held";
-        case NdrEvent::Delivered:
+        case ReportKind::Success:
             return "subject_delivered";
     }
     return "subject_failed";
@@ -58,11 +58,11 @@ std::string underline(std::string_view heading) {
 }
 
 std::string language_text(const NdrTemplates& t, std::string_view lang, bool heading,
-                          NdrEvent event, const Placeholders& common,
+                          ReportKind kind, const Placeholders& common,
                           std::span<const TextRecipient> recipients) {
     std::string out;
     if (heading) out += underline(expand(t.get("language_heading", lang), common)) + "\n";
-    out += expand(t.get(intro_name(event), lang), common);
+    out += expand(t.get(intro_name(kind), lang), common);
     std::string ict;
     for (const TextRecipient& r : recipients) {
         Placeholders values = common;
@@ -76,7 +76,7 @@ std::string language_text(const NdrTemplates& t, std::string_view lang, bool hea
         }
         // A held message is still to be sent: the reason's own advice ("send
         // it another way") would contradict that, so only its details stay.
-        if (event == NdrEvent::Held) user = t.get("held", lang);
+        if (kind == ReportKind::Hold) user = t.get("held", lang);
         add_block(out, expand(user, values));
         add_block(ict, expand(tech, values));
     }
@@ -93,7 +93,7 @@ std::string language_text(const NdrTemplates& t, std::string_view lang, bool hea
 }  // namespace
 
 std::string compose_text(const NdrTemplates& templates, std::span<const std::string> languages,
-                         NdrEvent event, const Placeholders& common,
+                         ReportKind kind, const Placeholders& common,
                          std::span<const TextRecipient> recipients) {
     static const std::string kEnglish[] = {"en"};
     if (languages.empty()) languages = kEnglish;
@@ -104,16 +104,16 @@ std::string compose_text(const NdrTemplates& templates, std::span<const std::str
             out.append(72, '_');
             out += "\n\n";
         }
-        out += language_text(templates, lang, languages.size() > 1, event, common, recipients);
+        out += language_text(templates, lang, languages.size() > 1, kind, common, recipients);
     }
     return out;
 }
 
 std::string subject_words(const NdrTemplates& templates, std::span<const std::string> languages,
-                          NdrEvent event) {
+                          ReportKind kind) {
     std::string_view first = languages.empty() ? std::string_view("en") : languages.front();
-    std::string words = one_line(templates.get(subject_name(event), first));
-    if (first != "en") words += " / " + one_line(templates.get(subject_name(event), "en"));
+    std::string words = one_line(templates.get(subject_name(kind), first));
+    if (first != "en") words += " / " + one_line(templates.get(subject_name(kind), "en"));
     return words;
 }
 

@@ -7,11 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "relay/bounce/ndr_reason.hpp"
 #include "relay/bounce/ndr_template.hpp"
 
 namespace chainmail::bounce {
-
-enum class NdrEvent { Failed, Delayed, Held, Delivered };
 
 struct TextRecipient {
     std::string_view template_name;  // from template_for()
@@ -21,12 +20,12 @@ struct TextRecipient {
 // The text, LF line ends. `common` holds the per-message placeholders
 // (hostname, subject, arrival, ...); a recipient's values override them.
 std::string compose_text(const NdrTemplates& templates, std::span<const std::string> languages,
-                         NdrEvent event, const Placeholders& common,
+                         ReportKind kind, const Placeholders& common,
                          std::span<const TextRecipient> recipients);
 
 // The subject words: the first language's, then " / " and the English ones
 // when the first language is not English ("Niet afgeleverd / Undelivered").
 std::string subject_words(const NdrTemplates& templates, std::span<const std::string> languages,
-                          NdrEvent event);
+                          ReportKind kind);
 
 }  // namespace chainmail::bounce

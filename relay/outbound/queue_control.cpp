@@ -342,14 +342,15 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
     std::vector<bounce::NdrRecipient> rcpts;
     for (const spool::RecipientUpdate& u : changes) {
         const spool::Recipient& r = env->recipients[u.index];
-        if (!bounce::report_wanted(*env, r, bounce::Action::Failed)) continue;
+        if (!bounce::report_wanted(*env, r, policy::RcptOutcome::Bounced)) continue;
         const config::Partner& partner =
             *policy::match_partner(cfg->partners, cfg->defaults, policy::domain_of(r.address))
                  .partner;
         bounce::NdrRecipient n;
         n.address = r.address;
         n.orcpt = r.orcpt;
-        n.action = bounce::Action::Failed;
+        n.outcome = policy::RcptOutcome::Bounced;
+        n.status = dsn;  // as the delivery log says
         n.reason = policy::Reason::Cancelled;
         n.detail = std::string(kBouncedText);
         n.level = partner.tls;
@@ -366,7 +367,7 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         settle::SettleContext ctx{*cfg, hooks_.templates, hooks_.spool, hooks_.log, [&rng] {
                                       return std::uniform_real_distribution<double>(0, 1)(rng);
                                   }};
-        ndr_id = co_await settle::commit_report(ctx, *env, data, rcpts, false, now);
+        ndr_id = co_await settle::commit_report(ctx, *env, data, rcpts, now);
     }
     for (const spool::RecipientUpdate& u : changes)
         log_line(log::Event::Bounced, *env, u.index, dsn, kBouncedText, ndr_id);

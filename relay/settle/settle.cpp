@@ -44,22 +44,6 @@ spool::RcptState spool_state_of(RcptOutcome o) {
     return spool::RcptState::Pending;
 }
 
-// The report's Action (RFC 3464 §2.3.3); `relayed`: delivered to a hop without DSN.
-bounce::Action report_action_of(RcptOutcome o, bool relayed) {
-    switch (o) {
-        case RcptOutcome::Bounced:
-        case RcptOutcome::Expired:
-            return bounce::Action::Failed;
-        case RcptOutcome::Deferred:
-        case RcptOutcome::Held:
-        case RcptOutcome::Cancelled:
-            return bounce::Action::Delayed;
-        case RcptOutcome::Delivered:
-            return relayed ? bounce::Action::Relayed : bounce::Action::Delivered;
-    }
-    return bounce::Action::Delayed;
-}
-
 // The delivery log's event.
 log::Event log_event_of(RcptOutcome o, bool ndr) {
     switch (o) {
@@ -78,13 +62,17 @@ log::Event log_event_of(RcptOutcome o, bool ndr) {
     return log::Event::Deferred;
 }
 
+// The report's recipient: the outcome and status as the failure table gave
+// them, so the report and the delivery log's dsn say the same.
 bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptResult& r,
-                              const deliver::AttemptResult& res, bounce::Action action,
+                              const deliver::AttemptResult& res, RcptOutcome outcome,
                               policy::Reason reason, std::int64_t now_ms) {
     bounce::NdrRecipient n;
     n.address = rc.address;
     n.orcpt = rc.orcpt;
-    n.action = action;
+    n.outcome = outcome;
+    n.relayed = r.relayed;
+    n.status = r.dsn;
     n.reason = reason;
     n.host = r.host;
     n.ip = r.ip;
@@ -96,31 +84,17 @@ bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptRes
     return n;
 }
 
-const char* report_kind(bounce::Action a) {
-    switch (a) {
-        case bounce::Action::Failed:
-            return "non-delivery";
-        case bounce::Action::Delayed:
-            return "delay";
-        case bounce::Action::Relayed:
-        case bounce::Action::Delivered:
-            return "delivery status";
-    }
-    return "delivery status";
-}
-
 }  // namespace
 
 asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool::Envelope& env,
                                            std::string_view data,
                                            const std::vector<bounce::NdrRecipient>& rcpts,
-                                           bool held, std::int64_t now_ms) {
+                                           std::int64_t now_ms) {
     if (rcpts.empty()) co_return "";
     bounce::NdrMessage m;
     try {
         bounce::NdrOptions o;
         o.now_ms = now_ms;
-        o.held = held;
         m = bounce::build_ndr(ctx.config, ctx.templates, env, data, rcpts, o);
     } catch (const std::exception& e) {  // a broken invariant of ours: say so, keep going
         spdlog::error("{}: cannot build a report: {}", env.id, e.what());
@@ -141,7 +115,7 @@ asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool
         co_return "";
     }
     // Postfix's bounce(8) line: grep for either queue id finds the other.
-    spdlog::info("{}: sender {} notification: {}", env.id, report_kind(rcpts.front().action), n.id);
+    spdlog::info("{}: sender {} notification: {}", env.id, bounce::to_string(m.kind), n.id);
     co_return n.id;
 }
 
@@ -179,38 +153,41 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
     std::vector<bounce::NdrRecipient> failed, expired, delayed, success;
     for (const deliver::RcptResult& r : res.rcpts) {
         const spool::Recipient& rc = env.recipients[r.index];
-        const bounce::Action action = report_action_of(r.outcome, r.relayed);
         // RFC 3461 §5.2.2: a next hop that took the DSN parameters reports
         // success itself; only "relayed" is ours to send.
-        if (action == bounce::Action::Delivered || !bounce::report_wanted(env, rc, action))
+        if ((r.outcome == RcptOutcome::Delivered && !r.relayed) ||
+            !bounce::report_wanted(env, rc, r.outcome))
             continue;
         switch (r.outcome) {
             case RcptOutcome::Bounced:
-                failed.push_back(ndr_rcpt(rc, r, res, action, r.reason, now_ms));
+                failed.push_back(ndr_rcpt(rc, r, res, r.outcome, r.reason, now_ms));
                 break;
             case RcptOutcome::Expired:
-                expired.push_back(ndr_rcpt(rc, r, res, action, policy::Reason::Expired, now_ms));
+                expired.push_back(ndr_rcpt(rc, r, res, r.outcome, policy::Reason::Expired, now_ms));
                 break;
             case RcptOutcome::Deferred:
             case RcptOutcome::Held:
             case RcptOutcome::Cancelled:
-                delayed.push_back(ndr_rcpt(rc, r, res, action, r.reason, now_ms));
+                // A held recipient holds the whole message: its notice is a
+                // hold notice for every recipient it lists.
+                delayed.push_back(ndr_rcpt(rc, r, res, any_held ? RcptOutcome::Held : r.outcome,
+                                           r.reason, now_ms));
                 break;
             case RcptOutcome::Delivered:
-                success.push_back(ndr_rcpt(rc, r, res, action, policy::Reason::None, now_ms));
+                success.push_back(ndr_rcpt(rc, r, res, r.outcome, policy::Reason::None, now_ms));
                 break;
         }
     }
     const bool reports = !env.sender.empty() && !env.ndr;  // never to <>
     std::string failed_ndr, expired_ndr;
     if (reports) {
-        failed_ndr = co_await commit_report(ctx, env, data, failed, false, now_ms);
-        expired_ndr = co_await commit_report(ctx, env, data, expired, false, now_ms);
-        co_await commit_report(ctx, env, data, success, false, now_ms);
+        failed_ndr = co_await commit_report(ctx, env, data, failed, now_ms);
+        expired_ndr = co_await commit_report(ctx, env, data, expired, now_ms);
+        co_await commit_report(ctx, env, data, success, now_ms);
         const bool due = any_held || policy::delay_warning_due(q, at(env.arrival_ms), at(now_ms),
                                                                env.delay_notice_sent);
         if (!delayed.empty() && due && !env.delay_notice_sent) {
-            if (!(co_await commit_report(ctx, env, data, delayed, any_held, now_ms)).empty())
+            if (!(co_await commit_report(ctx, env, data, delayed, now_ms)).empty())
                 if (auto ec = co_await ctx.spool.mark_delay_notice_sent(env.id))
                     spdlog::warn("{}: delay notice sent, not recorded: {}", env.id, ec.message());
         }

@@ -33,13 +33,13 @@ boost::asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envel
                                     std::string_view data, const deliver::AttemptResult& result,
                                     std::int64_t now_ms);
 
-// Builds one report (RFC 3464) for `rcpts`, all of one event, and commits it
-// from <> to env's sender; its queue id, or "" when it could not be built or
-// queued (logged). `held`: a delay notice for a held message.
+// Builds one report (RFC 3464) for `rcpts`, all of one kind of outcome
+// (bounce::report_kind), and commits it from <> to env's sender; its queue
+// id, or "" when it could not be built or queued (logged).
 boost::asio::awaitable<std::string> commit_report(const SettleContext& ctx,
                                                   const spool::Envelope& env, std::string_view data,
                                                   const std::vector<bounce::NdrRecipient>& rcpts,
-                                                  bool held, std::int64_t now_ms);
+                                                  std::int64_t now_ms);
 
 // A live message none of whose recipients is Pending (a crash came between
 // its last update and its removal): removed, since its reports were either

@@ -154,19 +154,17 @@ TEST_CASE("every line of the Dutch part is Dutch, for every reason and kind of r
     };
     struct Kind {
         const char* name;
-        Action action;
-        bool held;
+        policy::RcptOutcome outcome;
     };
-    const Kind kinds[] = {{"failed", Action::Failed, false},
-                          {"delayed", Action::Delayed, false},
-                          {"held", Action::Delayed, true},
-                          {"delivered", Action::Delivered, false}};
+    const Kind kinds[] = {{"failed", policy::RcptOutcome::Bounced},
+                          {"delayed", policy::RcptOutcome::Deferred},
+                          {"held", policy::RcptOutcome::Held},
+                          {"delivered", policy::RcptOutcome::Delivered}};
     for (const Kind& kind : kinds) {
         for (Reason reason : reasons) {
             Scenario s = with_english_facts(Scenario{});
             s.config.ndr.service_desk = kServiceDesk;
-            s.reason(reason).action(kind.action);
-            s.options.held = kind.held;
+            s.outcome(kind.outcome).reason(reason);
             std::string text = human_text(s.build().bytes);
             auto parts = language_parts(text);
             REQUIRE(parts.size() == 2);
@@ -195,17 +193,16 @@ TEST_CASE("the Dutch texts: voorlopig, and no second 'not received' after 'not d
 TEST_CASE("ndr.service_desk stands in every kind of report, in both languages") {
     struct Kind {
         const char* name;
-        Action action;
-        bool held;
+        policy::RcptOutcome outcome;
     };
     for (const Kind& kind :
-         {Kind{"bounce", Action::Failed, false}, Kind{"delay", Action::Delayed, false},
-          Kind{"hold", Action::Delayed, true}, Kind{"success", Action::Delivered, false}}) {
+         {Kind{"bounce", policy::RcptOutcome::Bounced},
+          Kind{"delay", policy::RcptOutcome::Deferred}, Kind{"hold", policy::RcptOutcome::Held},
+          Kind{"success", policy::RcptOutcome::Delivered}}) {
         SECTION(kind.name) {
             Scenario s;
             s.config.ndr.service_desk = kServiceDesk;
-            s.action(kind.action);
-            s.options.held = kind.held;
+            s.outcome(kind.outcome);
             auto parts = language_parts(human_text(s.build().bytes));
             REQUIRE(parts.size() == 2);
             for (auto& p : parts) p = flat(p);
@@ -236,8 +233,7 @@ TEST_CASE("the partner is named by its display_name, else by its name") {
 
 TEST_CASE("a hold notice says the message will still go out, so do not send it again") {
     Scenario s;
-    s.action(Action::Delayed);
-    s.options.held = true;
+    s.outcome(policy::RcptOutcome::Held);
     auto msg = s.build();
     auto parts = language_parts(human_text(msg.bytes));
     REQUIRE(parts.size() == 2);

@@ -69,8 +69,9 @@ struct Scenario {
             "Vertrouwelijke inhoud.\r\n";
         NdrRecipient r;
         r.address = "b.devries@ziekenhuis-west.nl";
-        r.action = Action::Failed;
+        r.outcome = policy::RcptOutcome::Bounced;
         r.reason = policy::Reason::StartTlsNotOffered;
+        r.status = table_status(r);
         r.host = "mx.ziekenhuis-west.nl";
         r.ip = "192.0.2.1";
         r.detail = "EHLO reply lists no STARTTLS";
@@ -81,12 +82,25 @@ struct Scenario {
         options.now_ms = kArrival + 120000;
     }
 
+    // The status the failure table gives a recipient with this reason and
+    // outcome, as delivery hands it on (bounce itself never makes one).
+    static std::string table_status(const NdrRecipient& r) {
+        if (r.outcome == policy::RcptOutcome::Delivered) return policy::delivered_status("");
+        const bool permanent =
+            r.outcome == policy::RcptOutcome::Bounced || r.outcome == policy::RcptOutcome::Expired;
+        return policy::enhanced_status(r.reason, permanent);
+    }
+
     Scenario& reason(policy::Reason reason) {
         rcpts[0].reason = reason;
+        rcpts[0].status = table_status(rcpts[0]);
         return *this;
     }
-    Scenario& action(Action a) {
-        for (auto& r : rcpts) r.action = a;
+    Scenario& outcome(policy::RcptOutcome o) {
+        for (auto& r : rcpts) {
+            r.outcome = o;
+            r.status = table_status(r);
+        }
         return *this;
     }
     Scenario& languages(std::vector<std::string> langs) {

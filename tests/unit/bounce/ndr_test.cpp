@@ -7,6 +7,7 @@ using namespace chainmail;
 using namespace chainmail::bounce;
 using namespace chainmail::bounce::test;
 using nlohmann::json;
+using policy::RcptOutcome;
 using policy::Reason;
 
 namespace {
@@ -116,6 +117,7 @@ TEST_CASE("the peer's own 5xx is passed on with its status and reply") {
         "550-5.1.1 The email account that you tried to reach does not exist.\n"
         "550 5.1.1 Please check the address.";
     s.rcpts[0].detail.clear();
+    s.rcpts[0].status = policy::next_step(policy::trouble_of_reply(550, "5.1.1"), {}).status;
     auto msg = s.build();
     auto rcpt = failed_recipient("5.1.1");
     rcpt["Diagnostic-Code"] =
@@ -232,9 +234,10 @@ TEST_CASE("a non-ASCII recipient reads as itself in the text and as RFC 6533 utf
 TEST_CASE("a delay notice says delayed, 4.x.x and until when it is retried") {
     TempDir dir;
     Scenario s;
-    s.action(Action::Delayed);
+    s.outcome(RcptOutcome::Deferred);
     s.rcpts[0].reason = Reason::None;
     s.rcpts[0].reply = "451 4.3.0 Try again later";
+    s.rcpts[0].status = policy::next_step(policy::trouble_of_reply(451, "4.3.0"), {}).status;
     s.options.retry_until_ms = kArrival + 5LL * 86400 * 1000;
     auto rcpt = failed_recipient("4.3.0");
     rcpt["Action"] = "delayed";
@@ -247,7 +250,7 @@ TEST_CASE("a delay notice says delayed, 4.x.x and until when it is retried") {
                             {"recipients", {rcpt}}}));
 
     Scenario tls;  // on_tls_failure: defer keeps the TLS words, with a 4.7.x status
-    tls.action(Action::Delayed);
+    tls.outcome(RcptOutcome::Deferred);
     auto tls_rcpt = failed_recipient("4.7.10");
     tls_rcpt["Action"] = "delayed";
     tls_rcpt["Will-Retry-Until"] = "Fri, 27 Nov 2026 12:00:00 +0000";  // arrival + max_lifetime 5d
@@ -256,8 +259,7 @@ TEST_CASE("a delay notice says delayed, 4.x.x and until when it is retried") {
                             {"recipients", {tls_rcpt}}}));
 
     Scenario held;
-    held.action(Action::Delayed);
-    held.options.held = true;
+    held.outcome(RcptOutcome::Held);
     REQUIRE_CHECK_OK(
         check(dir, "held", held.build(), {{"text_contains", {"has been held", "tegengehouden"}}}));
 }
@@ -265,13 +267,14 @@ TEST_CASE("a delay notice says delayed, 4.x.x and until when it is retried") {
 TEST_CASE("a success report (NOTIFY=SUCCESS) says delivered or relayed") {
     TempDir dir;
     Scenario s;
-    s.action(Action::Delivered);
+    s.outcome(RcptOutcome::Delivered);
     s.rcpts[0].reason = Reason::None;
     s.rcpts[0].reply = "250 2.0.0 Ok: queued as 4XyZ";
+    s.rcpts[0].status = policy::delivered_status("2.0.0");
     s.rcpts[0].detail.clear();
     s.rcpts.push_back(s.rcpts[0]);
     s.rcpts[1].address = "c.bakker@ziekenhuis-west.nl";
-    s.rcpts[1].action = Action::Relayed;
+    s.rcpts[1].relayed = true;
     auto a = failed_recipient("2.0.0");
     a["Action"] = "delivered";
     a["Diagnostic-Code"] = "smtp; 250 2.0.0 Ok: queued as 4XyZ";
@@ -291,6 +294,7 @@ TEST_CASE("a report lists exactly the recipients it is given, never another one"
     s.rcpts.push_back(s.rcpts[0]);
     s.rcpts[1].address = "c.bakker@ziekenhuis-west.nl";
     s.rcpts[1].reason = Reason::TlsaMismatch;
+    s.rcpts[1].status = Scenario::table_status(s.rcpts[1]);
     auto a = failed_recipient("5.7.10");
     auto b = failed_recipient("5.7.5");
     b["Final-Recipient"] = "rfc822; c.bakker@ziekenhuis-west.nl";
@@ -311,8 +315,13 @@ TEST_CASE("the builder refuses what would be a wrong report") {
     Scenario mixed;
     mixed.rcpts.push_back(mixed.rcpts[0]);
     mixed.rcpts[1].address = "c.bakker@ziekenhuis-west.nl";
-    mixed.rcpts[1].action = Action::Delivered;
+    mixed.rcpts[1].outcome = RcptOutcome::Delivered;
+    mixed.rcpts[1].status = "2.0.0";
     CHECK_THROWS_AS(mixed.build(), std::invalid_argument);
+
+    Scenario no_status;  // RFC 3464 §2.3.4: Status is required
+    no_status.rcpts[0].status.clear();
+    CHECK_THROWS_AS(no_status.build(), std::invalid_argument);
 
     Scenario null_sender;  // RFC 3461 §6.2: never a report about a report
     null_sender.env.sender.clear();
@@ -323,19 +332,21 @@ TEST_CASE("NOTIFY decides which reports a recipient gets") {
     spool::Envelope env;
     env.sender = "a@gemeente.nl";
     spool::Recipient r;
-    CHECK(report_wanted(env, r, Action::Failed));
-    CHECK(report_wanted(env, r, Action::Delayed));
-    CHECK_FALSE(report_wanted(env, r, Action::Delivered));
+    CHECK(report_wanted(env, r, RcptOutcome::Bounced));
+    CHECK(report_wanted(env, r, RcptOutcome::Expired));
+    CHECK(report_wanted(env, r, RcptOutcome::Deferred));
+    CHECK(report_wanted(env, r, RcptOutcome::Held));
+    CHECK_FALSE(report_wanted(env, r, RcptOutcome::Delivered));
     r.notify = spool::kNotifyNever;
-    CHECK_FALSE(report_wanted(env, r, Action::Failed));
+    CHECK_FALSE(report_wanted(env, r, RcptOutcome::Bounced));
     r.notify = spool::kNotifySuccess;
-    CHECK(report_wanted(env, r, Action::Relayed));
-    CHECK_FALSE(report_wanted(env, r, Action::Failed));
+    CHECK(report_wanted(env, r, RcptOutcome::Delivered));
+    CHECK_FALSE(report_wanted(env, r, RcptOutcome::Bounced));
     r.notify = spool::kNotifyFailure;
-    CHECK_FALSE(report_wanted(env, r, Action::Delayed));
+    CHECK_FALSE(report_wanted(env, r, RcptOutcome::Deferred));
     env.sender.clear();
     r.notify = 0;
-    CHECK_FALSE(report_wanted(env, r, Action::Failed));
+    CHECK_FALSE(report_wanted(env, r, RcptOutcome::Bounced));
 }
 
 TEST_CASE("example reports, one per language order, for the README") {

@@ -69,20 +69,29 @@ TEST_CASE("expand leaves out lines whose placeholder is empty and wraps at 76") 
     CHECK(out == "- " + long_line + "\n  " + long_line + "\n");
 }
 
-TEST_CASE("status codes: class from the action, the peer's code passed on") {
+TEST_CASE("the outcome gives the Action, the kind and the template; the status is given") {
+    // The statuses are the failure table's (tests/unit/policy/failure_table_test.cpp).
+    using chainmail::policy::RcptOutcome;
     using chainmail::policy::Reason;
-    CHECK(status_for(Reason::StartTlsNotOffered, Action::Failed, "") == "5.7.10");
-    CHECK(status_for(Reason::StartTlsNotOffered, Action::Delayed, "") == "4.7.10");
-    CHECK(status_for(Reason::TlsaMismatch, Action::Failed, "") == "5.7.5");
-    CHECK(status_for(Reason::CertificateName, Action::Failed, "") == "5.7.5");
-    CHECK(status_for(Reason::NoUsableTlsa, Action::Failed, "") == "5.7.4");
-    CHECK(status_for(Reason::NullMx, Action::Failed, "") == "5.1.10");
-    CHECK(status_for(Reason::Expired, Action::Failed, "") == "5.4.7");
-    CHECK(status_for(Reason::Expired, Action::Delayed, "") == "4.4.7");
-    CHECK(status_for(Reason::None, Action::Failed, "554 5.7.1 Relay access denied") == "5.7.1");
-    CHECK(status_for(Reason::None, Action::Failed, "550 No such user") == "5.0.0");
-    CHECK(status_for(Reason::None, Action::Delayed, "421 4.7.0 Try later") == "4.7.0");
-    CHECK(status_for(Reason::None, Action::Delivered, "250 2.6.0 Ok") == "2.6.0");
+    CHECK(action_word(RcptOutcome::Bounced, false) == "failed");
+    CHECK(action_word(RcptOutcome::Expired, false) == "failed");
+    CHECK(action_word(RcptOutcome::Deferred, false) == "delayed");
+    CHECK(action_word(RcptOutcome::Held, false) == "delayed");
+    CHECK(action_word(RcptOutcome::Delivered, false) == "delivered");
+    CHECK(action_word(RcptOutcome::Delivered, true) == "relayed");
+    CHECK(report_kind(RcptOutcome::Expired) == ReportKind::Failure);
+    CHECK(report_kind(RcptOutcome::Held) == ReportKind::Hold);
+    CHECK(report_kind(RcptOutcome::Deferred) == ReportKind::Delay);
+    CHECK(report_kind(RcptOutcome::Delivered) == ReportKind::Success);
+    CHECK(to_string(ReportKind::Failure) == "non-delivery");
+    CHECK(to_string(ReportKind::Hold) == "delay");
+    CHECK(template_for(Reason::Expired, RcptOutcome::Expired, "") == "expired");
+    CHECK(template_for(Reason::Expired, RcptOutcome::Deferred, "") == "delayed");
+    CHECK(template_for(Reason::None, RcptOutcome::Bounced, "550 No such user") == "peer_rejected");
+    CHECK(template_for(Reason::None, RcptOutcome::Deferred, "421 4.7.0 Later") == "temp_fail");
+    CHECK(template_for(Reason::None, RcptOutcome::Held, "") == "delayed");
+    CHECK(template_for(Reason::None, RcptOutcome::Bounced, "") == "temp_fail");
+    CHECK(template_for(Reason::TlsaMismatch, RcptOutcome::Delivered, "") == "success");
 }
 
 TEST_CASE("MIME encodings stay within their line limits") {
