@@ -31,23 +31,6 @@ std::string achieved(const DeliveryEvent& e, policy::Reason reason) {
 
 }  // namespace
 
-std::string_view status_name(policy::RcptOutcome o) {
-    switch (o) {
-        case policy::RcptOutcome::Delivered:
-            return "sent";
-        case policy::RcptOutcome::Deferred:
-        case policy::RcptOutcome::Cancelled:  // nothing was settled: it stays queued
-            return "deferred";
-        case policy::RcptOutcome::Bounced:
-            return "bounced";
-        case policy::RcptOutcome::Held:
-            return "held";
-        case policy::RcptOutcome::Expired:
-            return "expired";
-    }
-    return "deferred";
-}
-
 std::string postfix_delay(double seconds) {
     if (!(seconds > 0)) return "0";
     if (seconds < 10) return fmt::format("{:.2g}", seconds);

@@ -8,12 +8,9 @@
 
 #include "policy/failure_table.hpp"
 #include "relay/log/delivery_log.hpp"
+#include "relay/log/outcome_event.hpp"
 
 namespace chainmail::log {
-
-// Postfix's status= word for a recipient outcome ("sent" for delivered),
-// plus held (on_tls_failure: hold) and expired.
-std::string_view status_name(policy::RcptOutcome o);
 
 // "QUEUEID: to=<b@x.nl>, partner=p, relay=mx.x.nl[192.0.2.1]:25, delay=0.41,
 //  tls=dane-only:dane-ee, dsn=2.0.0, status=sent (250 2.0.0 Ok)".

@@ -12,6 +12,7 @@
 #include "policy/failure_table.hpp"
 #include "policy/partner_match.hpp"
 #include "relay/bounce/ndr.hpp"
+#include "relay/log/outcome_event.hpp"
 #include "relay/settle/settle.hpp"
 
 namespace chainmail::outbound {
@@ -256,8 +257,8 @@ asio::awaitable<ActionResult> QueueControl::hold(const spool::QueueId& id) {
     done_stopping(id);
     for (std::size_t i = 0; i < env->recipients.size(); ++i)
         if (env->recipients[i].state == RcptState::Pending)
-            log_line(log::Event::Held, *env, i, policy::operator_status(policy::RcptOutcome::Held),
-                     kHeldText, "");
+            log_line(log::event_of(policy::RcptOutcome::Held, env->ndr), *env, i,
+                     policy::operator_status(policy::RcptOutcome::Held), kHeldText, "");
     co_return result(id, ActionStatus::Done,
                      fmt::format("held ({} recipient(s) waiting)", pending_count(*env)));
 }
@@ -317,8 +318,11 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         co_return result(id, ActionStatus::NotFound,
                          "it finished (delivered or bounced) before the bounce took effect");
     }
-    // The status of an operator's bounce: the failure table's (X.0.0, the text says why).
-    const std::string dsn = policy::operator_status(policy::RcptOutcome::Bounced);
+    // Each pending recipient's outcome is Bounced; its status is the failure
+    // table's for an operator's bounce (X.0.0, the text says why). The spool
+    // state, the report and the log line all follow from these two.
+    constexpr policy::RcptOutcome outcome = policy::RcptOutcome::Bounced;
+    const std::string dsn = policy::operator_status(outcome);
     const std::string reply = fmt::format("{} {}", dsn, kBouncedText);
     std::vector<spool::RecipientUpdate> changes;
     for (std::size_t i = 0; i < env->recipients.size(); ++i) {
@@ -326,13 +330,13 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         if (r.state != RcptState::Pending) continue;
         spool::RecipientUpdate u;
         u.index = i;
-        u.state = RcptState::Failed;
+        u.state = settle::spool_state_of(outcome);
         u.attempts = r.attempts;
         u.next_attempt_ms = r.next_attempt_ms;
         u.last_error = reply;
         changes.push_back(std::move(u));
     }
-    // As in settle: the Failed state is durable before the report exists.
+    // As in settle: the new state is durable before the report exists.
     if (auto ec = co_await hooks_.spool.update(id, changes)) {
         done_stopping(id);
         co_return failed(id, ec);
@@ -342,14 +346,14 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
     std::vector<bounce::NdrRecipient> rcpts;
     for (const spool::RecipientUpdate& u : changes) {
         const spool::Recipient& r = env->recipients[u.index];
-        if (!bounce::report_wanted(*env, r, policy::RcptOutcome::Bounced)) continue;
+        if (!bounce::report_wanted(*env, r, outcome)) continue;
         const config::Partner& partner =
             *policy::match_partner(cfg->partners, cfg->defaults, policy::domain_of(r.address))
                  .partner;
         bounce::NdrRecipient n;
         n.address = r.address;
         n.orcpt = r.orcpt;
-        n.outcome = policy::RcptOutcome::Bounced;
+        n.outcome = outcome;
         n.status = dsn;  // as the delivery log says
         n.reason = policy::Reason::Cancelled;
         n.detail = std::string(kBouncedText);
@@ -370,7 +374,7 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         ndr_id = co_await settle::commit_report(ctx, *env, data, rcpts, now);
     }
     for (const spool::RecipientUpdate& u : changes)
-        log_line(log::Event::Bounced, *env, u.index, dsn, kBouncedText, ndr_id);
+        log_line(log::event_of(outcome, env->ndr), *env, u.index, dsn, kBouncedText, ndr_id);
     // Every recipient is now delivered or failed (and reported): finished.
     if (auto ec = co_await hooks_.spool.remove(id))
         spdlog::warn("{}: cannot remove: {}", id, ec.message());

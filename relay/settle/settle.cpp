@@ -1,7 +1,8 @@
 // settle: carries out each recipient's outcome (policy::RcptOutcome, decided
 // by the failure table during the attempt): durable state first, then held
-// flag, reports, log lines, removal. The three words for an outcome outside
-// policy (spool state, report action, log event) are mapped here, once each.
+// flag, reports, log lines, removal. An outcome's spool state is mapped here
+// (spool_state_of); its report words are bounce's (bounce/ndr_reason.hpp),
+// its log words the log's (log/outcome_event.hpp).
 #include "relay/settle/settle.hpp"
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,7 @@
 #include "policy/retry.hpp"
 #include "relay/bounce/ndr.hpp"
 #include "relay/log/operator_line.hpp"
+#include "relay/log/outcome_event.hpp"
 #include "relay/metrics/metrics.hpp"
 
 namespace chainmail::settle {
@@ -26,40 +28,6 @@ TimePoint at(std::int64_t ms) {
 
 std::int64_t ms_of(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-// The durable state (relay/spool/FORMAT.md: 0 pending, 1 delivered, 2 failed).
-spool::RcptState spool_state_of(RcptOutcome o) {
-    switch (o) {
-        case RcptOutcome::Delivered:
-            return spool::RcptState::Delivered;
-        case RcptOutcome::Bounced:
-        case RcptOutcome::Expired:
-            return spool::RcptState::Failed;
-        case RcptOutcome::Deferred:
-        case RcptOutcome::Held:
-        case RcptOutcome::Cancelled:  // never here: outbound leaves them out (queue_control.hpp)
-            return spool::RcptState::Pending;
-    }
-    return spool::RcptState::Pending;
-}
-
-// The delivery log's event.
-log::Event log_event_of(RcptOutcome o, bool ndr) {
-    switch (o) {
-        case RcptOutcome::Delivered:
-            return ndr ? log::Event::NdrSent : log::Event::Delivered;
-        case RcptOutcome::Bounced:
-            return log::Event::Bounced;
-        case RcptOutcome::Expired:
-            return log::Event::Expired;
-        case RcptOutcome::Held:
-            return log::Event::Held;
-        case RcptOutcome::Deferred:
-        case RcptOutcome::Cancelled:
-            return log::Event::Deferred;
-    }
-    return log::Event::Deferred;
 }
 
 // The report's recipient: the outcome and status as the failure table gave
@@ -85,6 +53,21 @@ bounce::NdrRecipient ndr_rcpt(const spool::Recipient& rc, const deliver::RcptRes
 }
 
 }  // namespace
+
+spool::RcptState spool_state_of(RcptOutcome o) {
+    switch (o) {
+        case RcptOutcome::Delivered:
+            return spool::RcptState::Delivered;
+        case RcptOutcome::Bounced:
+        case RcptOutcome::Expired:
+            return spool::RcptState::Failed;
+        case RcptOutcome::Deferred:
+        case RcptOutcome::Held:
+        case RcptOutcome::Cancelled:  // never here: outbound leaves them out (queue_control.hpp)
+            return spool::RcptState::Pending;
+    }
+    return spool::RcptState::Pending;
+}
 
 asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool::Envelope& env,
                                            std::string_view data,
@@ -196,7 +179,7 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
     for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
         const deliver::RcptResult& r = res.rcpts[k];
         log::DeliveryEvent e;
-        e.event = log_event_of(r.outcome, env.ndr);
+        e.event = log::event_of(r.outcome, env.ndr);
         if (r.outcome == RcptOutcome::Bounced) e.ndr_queue_id = failed_ndr;
         if (r.outcome == RcptOutcome::Expired) e.ndr_queue_id = expired_ndr;
         e.ts_ms = now_ms;

@@ -28,6 +28,11 @@ struct SettleContext {
     std::function<double()> random01;  // retry jitter
 };
 
+// The durable state of a recipient outcome (relay/spool/FORMAT.md: pending,
+// delivered, failed): the one mapping, for settlement and the queue actions.
+// The spool itself knows nothing of outcomes.
+spool::RcptState spool_state_of(policy::RcptOutcome o);
+
 // `env` is the envelope as it was before the attempt; `data` its bytes.
 boost::asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& env,
                                     std::string_view data, const deliver::AttemptResult& result,
