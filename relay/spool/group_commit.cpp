@@ -47,6 +47,7 @@ void SpoolFs::writer_loop() {
             first = tail_;
             for (Op& op : batch) {
                 if (op.written) continue;
+                op.seq = active_->seq;
                 op.offset = tail_;
                 tail_ += op.rec.size();
             }
@@ -85,13 +86,15 @@ std::vector<journal::Slice> SpoolFs::slices_of(const std::vector<Op>& batch) {
 }
 
 void SpoolFs::finish_batch(std::vector<Op>& batch, std::uint64_t last, std::error_code ec) {
-    const std::uint64_t seq = active_->seq;
+    // Records written early before a roll lie in the segment before the
+    // active one, synced there by roll(): each op names its own segment.
     if (!ec) ec = sync(last);
     std::vector<std::error_code> results(batch.size(), ec);
     if (!ec) {
         std::lock_guard lock(mutex_);
         for (std::size_t i = 0; i < batch.size(); ++i) {
             Op& op = batch[i];
+            const std::uint64_t seq = op.seq;
             bool applied = std::visit(
                 [&](auto& c) -> bool {
                     using C = std::decay_t<decltype(c)>;
@@ -163,20 +166,36 @@ std::error_code SpoolFs::roll() {
     seg->seq = active_->seq + 1;
     if (auto ec = journal::create_segment(dir_, seg->seq, seg->fd)) return ec;
     seg->size = journal::kSegmentHeaderSize;
-    std::lock_guard qlock(queue_mutex_);
-    // Records written early into the old segment were never synced: cut them
-    // off there, and the writer writes them again into the new one.
-    if (tail_ > end_ && !broken_ && ::ftruncate(active_->fd.get(), static_cast<off_t>(end_)) != 0)
-        spdlog::warn("spool {}: cannot cut unsynced records off segment {}: {}", dir_, active_->seq,
-                     std::strerror(errno));
-    for (Op& op : pending_) op.written = false;
+    std::shared_ptr<Segment> old;
+    bool early = false;
     {
-        std::lock_guard lock(mutex_);
-        segments_[seg->seq] = seg;
+        std::lock_guard qlock(queue_mutex_);
+        old = active_;
+        // Records written early into the old segment (in [end_, tail_)) stay
+        // there: cutting them off would lose a recipient's outcome to a kill
+        // until the writer wrote it again. Without broken_ they follow good
+        // data; with broken_ none were written (write_early() waits).
+        early = tail_ > end_ && !broken_;
+        if (broken_)
+            for (Op& op : pending_) op.written = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (early) old->size = tail_;
+            segments_[seg->seq] = seg;
+        }
+        active_ = std::move(seg);
+        end_ = tail_ = journal::kSegmentHeaderSize;
+        broken_ = false;
     }
-    active_ = std::move(seg);
-    end_ = tail_ = journal::kSegmentHeaderSize;
-    broken_ = false;
+    // Their callers complete only after the writer's next sync, so this one
+    // (outside the lock: early writes go on into the new segment) comes first.
+    if (early && ::fdatasync(old->fd.get()) != 0) {
+        spdlog::warn("spool {}: cannot sync segment {}: {}; its last records are written again",
+                     dir_, old->seq, std::strerror(errno));
+        std::lock_guard qlock(queue_mutex_);
+        for (Op& op : pending_)
+            if (op.written && op.seq == old->seq) op.written = false;
+    }
     return {};
 }
 

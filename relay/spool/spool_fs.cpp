@@ -134,6 +134,7 @@ void SpoolFs::write_early(Op& op) {
                             {r.body.data(), r.body.size()},
                             {r.tail.data(), r.tail.size()}}))
         return;
+    op.seq = active_->seq;
     op.offset = tail_;
     op.written = true;
     tail_ += r.size();

@@ -55,7 +55,8 @@ class SpoolFs final : public Spool {
         QueueId id;
         Change change;
         std::unique_ptr<Waiter> waiter;
-        std::uint64_t offset = 0;  // in the active segment, once placed
+        std::uint64_t seq = 0;     // the segment it was placed in
+        std::uint64_t offset = 0;  // in that segment, once placed
         bool written = false;      // written early by enqueue(), not yet synced
     };
 
@@ -87,6 +88,8 @@ class SpoolFs final : public Spool {
     std::error_code sync(std::uint64_t new_end);
     // queue_mutex_ held, after a failed write: back to end_, early writes redone.
     void cut_off();
+    // A new active segment. Records written early into the old one stay
+    // there: they are synced there, never cut off (a kill keeps them).
     std::error_code roll();
     // Compaction (spool_compact.cpp), on the writer thread between batches.
     void compact();
