@@ -20,10 +20,22 @@ read is not. 5 runs of 400 messages (about 50 s); fails when the median
 is above 2.
 
 CRASH_FULL=1 is the harness of the finding: 5 runs of 2,000 messages on the
-real disk (CRASH_SYNC_MS=0), failing when the median is above 2; on a busy
-machine a run can catch all 20 connections between dot and reply, which is
-why the suite does not run it. CRASH_RUNS, CRASH_MESSAGES and CRASH_SYNC_MS
-change the size or the disk; CRASH_SEED=N replays the kill moments."""
+real disk (CRASH_SYNC_MS=0) and kills at random moments, failing when the
+median is above 2. It measures more than the relay: a duplicate is a message
+whose final dot the receiver had and whose reply the relay had not yet
+turned into a written outcome at the kill. With 20 connections delivering
+about 500 messages a second, that window is made of the receiver's own
+delay (it may read the dot only after the kill: no reply could have come),
+the wait of the relay's delivery thread for a core and for its turn among
+the other connections' work (on 2 cores shared with the 20 sending threads
+and the receiver, a median of about 0.4 ms and a tail of several ms), and
+the write itself (a median of about 20 us after the reply is read). Each
+run prints the load average and splits the duplicates by when the receiver
+read their dot: after the kill, within 1 ms before it, or earlier. On a
+busy machine the median can exceed the goal with every duplicate inside
+that window (relay/schedule/GUARANTEE.md), which is why the suite does not
+run it. CRASH_RUNS, CRASH_MESSAGES and CRASH_SYNC_MS change the size or the
+disk; CRASH_SEED=N replays the kill moments."""
 
 import os
 import random
@@ -208,6 +220,7 @@ partners:
         return out.returncode == 0 and not out.stdout.strip()
 
     def run(self):
+        self.load = os.getloadavg()[0]
         t0 = time.monotonic()
         deadline = t0 + RUN_LIMIT_S
         self.start_sink()
@@ -268,9 +281,13 @@ partners:
                   " ".join(f"{x:.1f}" for x in near))
         # Read by the receiver only after the kill: no reply could reach us.
         unread = sum(1 for x in near if x > 0)
+        # Read within 1 ms before it: the reply was on its way or waiting
+        # for the delivery thread's turn.
+        recent = sum(1 for x in near if -1.0 <= x <= 0)
         print(f"  kills after {kills} acks; {len(self.acked)} acked, {self.next_id} sent, "
               f"{len(counts)} arrived, lost {len(lost)}, duplicated {duplicated} "
-              f"({unread} of them first read after the kill) ({accept_s:.1f} s)")
+              f"({unread} of them first read after the kill, {recent} within 1 ms before it) "
+              f"({accept_s:.1f} s, load average {self.load:.2f})")
         assert len(kills) == KILLS, f"only {len(kills)} kills happened"
         assert not unknown, f"arrivals the test never sent: {unknown[:5]}"
         assert not lost, f"{len(lost)} acknowledged messages never arrived, e.g. {lost[:5]}"
@@ -279,7 +296,7 @@ partners:
             f"only {len(self.acked)} acknowledged"
         assert duplicated <= CONCURRENCY * KILLS, \
             f"{duplicated} duplicates: more than could be in flight at {KILLS} kills"
-        return duplicated
+        return duplicated, unread, recent
 
     def close(self, failed):
         for p in (self.proc, self.sink):
@@ -305,13 +322,17 @@ def main():
     print(f"seed {seed} (replay with CRASH_SEED={seed}); {RUNS} run(s) of {MESSAGES} messages, "
           f"{SESSIONS} sessions, {KILLS} kills each, {disk}")
     rng = random.Random(seed)
-    dups = []
+    dups, unread, recent, loads = [], [], [], []
     for r in range(1, RUNS + 1):
         print(f"run {r}:")
         lab = Lab(rng.random())
         failed = True
         try:
-            dups.append(lab.run())
+            d, u, n = lab.run()
+            dups.append(d)
+            unread.append(u)
+            recent.append(n)
+            loads.append(round(lab.load, 2))
             failed = False
         except AssertionError as e:
             print(f"FAIL: {e}")
@@ -319,10 +340,16 @@ def main():
         finally:
             lab.close(failed)
     median = statistics.median(dups)
-    print(f"duplicated deliveries per run of {KILLS} kills: {dups}, median {median}")
+    print(f"duplicated deliveries per run of {KILLS} kills: {dups}, median {median}; "
+          f"of them first read by the receiver after the kill: {unread}, within 1 ms "
+          f"before it: {recent}; load average at each start: {loads}")
     if median > MAX_MEDIAN_DUPLICATES:
         print(f"FAIL: median {median} duplicates per {KILLS} kills, goal at most "
               f"{MAX_MEDIAN_DUPLICATES}")
+        if FULL:
+            print(f"  {sum(unread)} of {sum(dups)} were read by the receiver only after a kill "
+                  f"and {sum(recent)} within 1 ms before one: dots in flight and replies "
+                  "waiting for the delivery thread (relay/schedule/GUARANTEE.md, the window)")
         return 1
     print("PASS")
     return 0
