@@ -79,7 +79,9 @@ struct NextStep {
 NextStep next_step(const Trouble& t, const Situation& s);
 
 // The status of an operator's `chainmail queue hold` (Held) or `queue bounce`
-// (Bounced): RFC 3463 §3.1 X.0.0, since no subject code fits a person's decision.
+// (Bounced), or of an attempt such an action stopped (Cancelled: still
+// queued, so 4.0.0): RFC 3463 §3.1 X.0.0, since no subject code fits a
+// person's decision.
 std::string operator_status(RcptOutcome o);
 
 // The status of a delivery: the next hop's own 2.x.x, or 2.0.0.

@@ -64,6 +64,7 @@ struct DeliveryAttempt::Run {
             RcptResult r;
             r.index = i;
             r.outcome = policy::RcptOutcome::Cancelled;
+            r.dsn = policy::operator_status(r.outcome);
             r.reply = "stopped by the administrator";
             done.push_back(std::move(r));
         }
@@ -164,6 +165,7 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
         }
         if (!refusal && run.stopped()) {  // closed before the final dot: nothing delivered
             r.outcome = policy::RcptOutcome::Cancelled;
+            r.dsn = policy::operator_status(r.outcome);
             r.reply = "stopped by the administrator";
             run.done.push_back(std::move(r));
             continue;

@@ -225,6 +225,7 @@ TEST_CASE("enhanced status codes per failure reason (RFC 3463, RFC 5248, RFC 750
     CHECK(enhanced_status(Reason::Expired, false) == "4.4.7");
     CHECK(enhanced_status(Reason::DnsTempFail, false) == "4.4.3");
     CHECK(operator_status(RcptOutcome::Held) == "4.0.0");
+    CHECK(operator_status(RcptOutcome::Cancelled) == "4.0.0");
     CHECK(operator_status(RcptOutcome::Bounced) == "5.0.0");
     CHECK(delivered_status("") == "2.0.0");
     CHECK(delivered_status("2.6.0") == "2.6.0");
