@@ -203,7 +203,9 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         if (r.reason != policy::Reason::None && r.outcome != RcptOutcome::Delivered)
             e.reason = std::string(policy::to_string(r.reason));
         ctx.log.write(e);
-        spdlog::info("{}", log::operator_line(e, r.outcome, r.reason));
+        // Built only when it is shown (log.level info or debug).
+        if (spdlog::should_log(spdlog::level::info))
+            spdlog::info("{}", log::operator_line(e, r.outcome, r.reason));
         metrics::settled(
             {r.outcome, e.tls ? e.tls->version : "", e.tls ? e.tls->auth : "", *e.delay_s});
     }
