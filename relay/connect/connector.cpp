@@ -89,8 +89,15 @@ bool Connector::backed_off(const std::string& host, std::uint16_t port,
     return it != backoff_.end() && now < it->second.until;
 }
 
+bool Connector::just_failed(const std::string& host, std::uint16_t port,
+                            Clock::time_point now) const {
+    auto it = backoff_.find(host + ":" + std::to_string(port));
+    return it != backoff_.end() && now >= it->second.failed && now < it->second.failed + kDeadFor;
+}
+
 void Connector::host_failed(const std::string& host, std::uint16_t port, Clock::time_point now) {
     Backoff& b = backoff_[host + ":" + std::to_string(port)];
+    b.failed = now;
     b.step = b.step.count() == 0
                  ? std::chrono::seconds(30)
                  : std::min<std::chrono::seconds>(b.step * 2, std::chrono::minutes(10));

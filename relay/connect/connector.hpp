@@ -57,6 +57,14 @@ class Connector {
     // other hosts remain) for a growing time, 30 s doubling up to 10 min.
     using Clock = std::chrono::steady_clock;
     bool backed_off(const std::string& host, std::uint16_t port, Clock::time_point now) const;
+    // A dead destination (Postfix's qmgr does the same): a host that failed
+    // to connect less than kDeadFor before `now`. A destination's last (or
+    // only) host is never backed off, so that each message gets its attempt;
+    // but while it has just refused, the destination's other due messages
+    // are deferred without a connection of their own.
+    static constexpr std::chrono::milliseconds kDeadFor{1000};
+    bool just_failed(const std::string& host, std::uint16_t port, Clock::time_point now) const;
+    // `now`: when the connection failed.
     void host_failed(const std::string& host, std::uint16_t port, Clock::time_point now);
     void host_ok(const std::string& host, std::uint16_t port);
     // `queue retry`: the operator says a host may work again (as Postfix's
@@ -68,6 +76,7 @@ class Connector {
                                                        const std::string& canonical,
                                                        std::uint16_t port);
     struct Backoff {
+        Clock::time_point failed;  // the last failure
         Clock::time_point until;
         std::chrono::seconds step{0};
     };

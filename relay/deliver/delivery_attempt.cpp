@@ -239,6 +239,16 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             if (run.next_host(hosts_left)) continue;
             break;
         }
+        if (!hosts_left && setup_.connector->just_failed(host.name, host.port, now)) {
+            // A dead destination: its last host refused another message's
+            // connection a moment ago. Deferred as if refused, without a
+            // connection of its own (docs/queue.md).
+            run.last = policy::temp_failure(
+                Reason::ConnectFailed,
+                host.name + " failed to connect less than a second ago; not tried");
+            run.any_temp = true;
+            break;
+        }
         policy::Requirement req =
             policy::requirement_for_host(partner, route.mx, host, sts, run.env.requiretls);
         if (auto o = policy::before_connect(req)) {
@@ -285,7 +295,8 @@ asio::awaitable<bool> DeliveryAttempt::try_hosts(Run& run, const config::Partner
             if (conn) co_await conn->quit();
             if (policy::is_tls_failure(o.reason)) metrics::tls_failure(partner.name, o.reason);
             if (o.reason == Reason::ConnectFailed)
-                setup_.connector->host_failed(host.name, host.port, now);
+                setup_.connector->host_failed(host.name, host.port,
+                                              connect::Connector::Clock::now());
             // Grep-able by queue id beside the per-recipient line (operator_line.hpp).
             spdlog::info("{}: host {}: {} ({})", run.env.id, host.name, policy::to_string(o.reason),
                          o.detail);

@@ -3,16 +3,19 @@
 queue retry (by id and --all) takes effect at once, hold and release (also of
 mail held by on_tls_failure: hold), delete and bounce (a real report reaches
 the sender's MX), a delete or hold racing an attempt in flight at a slow
-receiver (nothing is delivered), held state kept across a restart, the
+receiver (nothing is delivered), a destination whose only host refuses
+(not reconnected for every message), held state kept across a restart, the
 answer when serve is not running, and the socket's permission checks.
 
 The retry schedule is one hour, so any delivery within seconds is the
 command's doing.
 """
+import datetime
 import email
 import json
 import os
 import shutil
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -31,7 +34,7 @@ class QueueControl(LabCase, unittest.TestCase):
         lab.extra_config["queue"] = {"retry_schedule": ["1h"], "max_lifetime": "1d",
                                   "delay_warning_after": "0"}
         cls.ip = {}
-        for name in ("later", "gone", "slow", "locked"):
+        for name in ("later", "gone", "slow", "dead", "locked"):
             cls.ip[name] = lab.addr()
             lab.partner(name=name, domains=[f"{name}.test"], tls="may",
                         next_hop=f"[{cls.ip[name]}]:{lab.port}", on_tls_failure="defer")
@@ -129,6 +132,35 @@ class QueueControl(LabCase, unittest.TestCase):
         e = self.lab.wait_log(rcpt, {"delivered"})
         self.assertEqual(e["attempt"], 2, e)
         self.assertEqual([m["rcpt_tos"] for m in recv.messages()], [[rcpt]])
+
+    def test_a_dead_destination_is_not_reconnected_for_every_message(self):
+        # "dead": its only host refuses connections. The first attempt
+        # connects; messages due in the next second are deferred as refused
+        # without a connection of their own (docs/queue.md).
+        rcpts = [f"m{i}@dead.test" for i in range(6)]
+        sender = f"sender@{self.lab.sender_domain}"
+        with smtplib.SMTP("127.0.0.1", self.lab.listen_port, timeout=10) as s:
+            for r in rcpts:
+                s.sendmail(sender, [r], f"To: {r}\r\nSubject: dead\r\n\r\nbody\r\n")
+        lines = sorted((self.lab.wait_log(r, {"deferred"}) for r in rcpts), key=lambda e: e["ts"])
+        for e in lines:
+            self.assertEqual((e["reason"], e["attempt"]), ("connect-failed", 1), e)
+        tried = [e for e in lines if "not tried" not in e["reply"]]
+        skipped = [e for e in lines if "not tried" in e["reply"]]
+        self.assertTrue(tried and skipped, json.dumps(lines, indent=1))
+
+        def seconds(e):
+            return datetime.datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
+
+        for e in skipped:  # only shortly after a refusal
+            since = min(abs(seconds(e) - seconds(t)) for t in tried)
+            self.assertLess(since, 1.5, json.dumps(lines, indent=1))
+        # A while later the destination gets a connection again.
+        time.sleep(1.2)
+        self.lab.send("late@dead.test")
+        e = self.lab.wait_log("late@dead.test", {"deferred"})
+        self.assertNotIn("not tried", e["reply"], e)
+        self.assertEqual(e["reason"], "connect-failed", e)
 
     # --- hold and release ---------------------------------------------------------
 
