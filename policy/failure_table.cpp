@@ -210,6 +210,24 @@ std::string operator_status(RcptOutcome o) {
     return enhanced_status(Reason::Cancelled, false);
 }
 
+UnsendableReply unsendable_reply(Unsendable u) {
+    switch (u) {
+        case Unsendable::TooBig:
+            // RFC 1870 §6: over the declared maximum is permanent; RFC 3463 X.3.4.
+            return {552, "5.3.4"};
+        case Unsendable::RequireTls:
+            // RFC 8689 §4.2.1: REQUIRETLS mail goes only to a hop that offers it over TLS.
+            return {550, enhanced_status(Reason::RequireTlsNotOffered, true)};
+        case Unsendable::NulBytes:
+            // RFC 5321 §2.3.8: NUL is not text; RFC 3463 X.6.0, other media error.
+            return {554, "5.6.0"};
+        case Unsendable::Utf8Envelope:
+            // RFC 6531 §3.4 (no SMTPUTF8, no non-ASCII envelope); RFC 6533 X.6.7.
+            return {553, "5.6.7"};
+    }
+    return {554, "5.0.0"};
+}
+
 std::string delivered_status(std::string_view reply_status) {
     return reply_status.empty() ? std::string(kDelivered) : std::string(reply_status);
 }

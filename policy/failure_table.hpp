@@ -84,6 +84,22 @@ NextStep next_step(const Trouble& t, const Situation& s);
 // person's decision.
 std::string operator_status(RcptOutcome o);
 
+// A message our own client will not hand to this next hop, decided before a
+// byte of it goes out; it then fails as if the hop had given this reply.
+enum class Unsendable : std::uint8_t {
+    TooBig,        // over the hop's declared SIZE
+    RequireTls,    // REQUIRETLS, and the hop does not offer it over TLS
+    NulBytes,      // NUL in the body
+    Utf8Envelope,  // a non-ASCII envelope address, and the hop has no SMTPUTF8
+};
+
+struct UnsendableReply {
+    int code = 0;
+    std::string status;  // RFC 3463
+};
+
+UnsendableReply unsendable_reply(Unsendable u);
+
 // The status of a delivery: the next hop's own 2.x.x, or 2.0.0.
 std::string delivered_status(std::string_view reply_status);
 

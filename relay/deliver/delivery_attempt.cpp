@@ -155,7 +155,9 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
         if (tr.result.failure == Failure::Local) {
             refusal = &tr.result.reply;
             // RFC 8689 §4.2.1: REQUIRETLS refused by the next hop is 5.7.30.
-            if (tr.result.reply.enhanced == "5.7.30") r.reason = Reason::RequireTlsNotOffered;
+            if (tr.result.reply.enhanced ==
+                policy::unsendable_reply(policy::Unsendable::RequireTls).status)
+                r.reason = Reason::RequireTlsNotOffered;
         } else if (tr.mail.code != 0 && !tr.mail.positive()) {
             refusal = &tr.mail;
         } else if (tr.rcpt[k].code != 0 && !tr.rcpt[k].positive()) {

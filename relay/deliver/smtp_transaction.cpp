@@ -1,5 +1,6 @@
 // The mail transaction of smtp_client: MAIL, RCPT, DATA (pipelined when the
 // peer offers it, RFC 2920), the dot-stuffed body and the per-recipient replies.
+#include "policy/failure_table.hpp"
 #include "policy/smtp_codec.hpp"
 #include "relay/deliver/smtp_client.hpp"
 
@@ -48,8 +49,10 @@ std::string notify_param(std::uint8_t bits) {
     return s;
 }
 
-StepResult local(int code, std::string enhanced, std::string text) {
-    Reply r{code, std::move(enhanced), {text}};
+// Our own refusal, as the reply the failure table gives it (failure_table.hpp).
+StepResult local(policy::Unsendable u, std::string text) {
+    policy::UnsendableReply as = policy::unsendable_reply(u);
+    Reply r{as.code, std::move(as.status), {text}};
     return StepResult{Failure::Local, Stage::Mail, std::move(r), std::move(text)};
 }
 
@@ -98,27 +101,28 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
     // Checks that need no round trip: nothing is sent for a message that cannot go.
     if (e.size && e.size_limit > 0 && m.data.size() > e.size_limit) {
         // RFC 1870 §6: a message over the declared maximum is a permanent failure.
-        r = local(552, "5.3.4",
+        r = local(policy::Unsendable::TooBig,
                   "message size " + std::to_string(m.data.size()) + " exceeds the limit of " +
                       std::to_string(e.size_limit) + " bytes of the next hop");
         co_return t;
     }
     if (m.requiretls && !(facts_.tls_up && e.requiretls)) {
         // RFC 8689 §4.2.1: REQUIRETLS mail goes only to a hop that offers it over TLS.
-        r = local(550, "5.7.30", "REQUIRETLS not supported by the next hop");
+        r = local(policy::Unsendable::RequireTls, "REQUIRETLS not supported by the next hop");
         co_return t;
     }
     if (m.data.find('\0') != std::string_view::npos) {
         // RFC 5321 §2.3.8: NUL is not text, and BINARYMIME (RFC 3030) is never
         // used. Inbound refuses it; a message spooled before that never leaves.
-        r = local(554, "5.6.0", "the message contains NUL characters");
+        r = local(policy::Unsendable::NulBytes, "the message contains NUL characters");
         co_return t;
     }
     bool utf8_envelope = non_ascii(m.sender);
     for (const auto& rc : m.recipients) utf8_envelope = utf8_envelope || non_ascii(rc.address);
     if (utf8_envelope && !e.smtputf8) {
         // RFC 6531 §3.4: a non-ASCII envelope cannot go to a hop without SMTPUTF8.
-        r = local(553, "5.6.7", "the next hop does not support SMTPUTF8 addresses");
+        r = local(policy::Unsendable::Utf8Envelope,
+                  "the next hop does not support SMTPUTF8 addresses");
         co_return t;
     }
     if (transactions_++ > 0) {

@@ -228,6 +228,17 @@ TEST_CASE("enhanced status codes per failure reason (RFC 3463, RFC 5248, RFC 750
     CHECK(operator_status(RcptOutcome::Cancelled) == "4.0.0");
     CHECK(operator_status(RcptOutcome::Bounced) == "5.0.0");
     CHECK(delivered_status("") == "2.0.0");
+    // What our own client refuses to send fails with these replies.
+    const auto unsendable = [](Unsendable u) {
+        const UnsendableReply r = unsendable_reply(u);
+        return std::to_string(r.code) + " " + r.status;
+    };
+    CHECK(unsendable(Unsendable::TooBig) == "552 5.3.4");
+    CHECK(unsendable(Unsendable::RequireTls) == "550 5.7.30");
+    CHECK(unsendable(Unsendable::NulBytes) == "554 5.6.0");
+    CHECK(unsendable(Unsendable::Utf8Envelope) == "553 5.6.7");
+    // ... and as a peer's refusal they bounce with that status (RFC 3464 §2.3.4).
+    CHECK(next_step(trouble_of_reply(552, "5.3.4"), {}).status == "5.3.4");
     CHECK(delivered_status("2.6.0") == "2.6.0");
 }
 
