@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "relay/cli/cli.hpp"
+#include "relay/clock/wall_clock.hpp"
 #include "relay/log/log_files.hpp"
 #include "relay/log/log_reader.hpp"
 #include "relay/log/log_time.hpp"
@@ -85,7 +86,7 @@ void print_row(const log::LogRecord& r) {
 
 int cmd_log(const Common& common, const LogOptions& o) {
     log::LogFilter f = o.filter;
-    const std::int64_t now = log::now_ms();
+    const std::int64_t now = clock::now_ms();
     std::string err;
     if (!o.since.empty() && !(f.since_ms = log::parse_when(o.since, now, err))) {
         fmt::print(stderr, "chainmail log: --since {}\n", err);

@@ -13,6 +13,7 @@
 
 #include "policy/partner_match.hpp"
 #include "relay/cli/cli.hpp"
+#include "relay/clock/wall_clock.hpp"
 #include "relay/control/control_client.hpp"
 #include "relay/spool/spool.hpp"
 
@@ -121,7 +122,7 @@ std::optional<Queue> read_queue(const Common& common) {
 int cmd_queue_list(const Common& common, bool json) {
     auto queue = read_queue(common);
     if (!queue) return 1;
-    const std::int64_t now = spool::now_ms();
+    const std::int64_t now = clock::now_ms();
     if (json) {
         for (const auto& e : queue->messages)
             std::cout << to_json(queue->cfg, e, now).dump() << '\n';
@@ -153,7 +154,7 @@ int cmd_queue_list(const Common& common, bool json) {
 int cmd_queue_show(const Common& common, const std::vector<std::string>& ids) {
     auto queue = read_queue(common);
     if (!queue) return 1;
-    const std::int64_t now = spool::now_ms();
+    const std::int64_t now = clock::now_ms();
     int status = 0;
     for (const auto& id : ids) {
         auto it = std::find_if(queue->messages.begin(), queue->messages.end(),

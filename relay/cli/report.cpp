@@ -8,6 +8,7 @@
 
 #include "relay/cli/cli.hpp"
 #include "relay/cli/report.hpp"
+#include "relay/clock/wall_clock.hpp"
 #include "relay/log/log_files.hpp"
 #include "relay/log/log_filter.hpp"
 #include "relay/log/log_reader.hpp"
@@ -100,7 +101,7 @@ Report build_report(const Tally& t, const std::map<std::string, std::string>& mo
 }
 
 int cmd_report(const Common& common, const ReportOptions& o) {
-    const std::int64_t now = log::now_ms();
+    const std::int64_t now = clock::now_ms();
     std::string err;
     const auto since = log::parse_when(o.since, now, err);
     if (!since) {

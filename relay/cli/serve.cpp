@@ -23,6 +23,7 @@
 
 #include "relay/cli/cli.hpp"
 #include "relay/cli/watchdog.hpp"
+#include "relay/clock/wall_clock.hpp"
 #include "relay/control/control_server.hpp"
 #include "relay/inbound/smtp_server.hpp"
 #include "relay/log/delivery_log.hpp"
@@ -51,7 +52,7 @@ asio::awaitable<void> dnssec_selfcheck_task(asio::any_io_executor ex, config::Dn
         result.state = resolve::DnssecSelfCheck::State::Failed;
         result.name = dns.dnssec_check_name;
         result.reason = e.what();
-        result.checked_at = std::chrono::system_clock::now();
+        result.checked_at = clock::now();
     }
     resolve::publish(result);
     resolve::log_selfcheck(result);

@@ -39,16 +39,17 @@ struct DeliveryAttempt::Run {
     std::string last_host, last_ip;
     std::uint16_t last_port = 0;
     bool any_temp = false;  // some host could not be tried (never bounce on a TLS failure then)
-    std::function<bool()> go_ahead;  // false: an operator stopped the message
-    policy::Situation base;          // the partner's choices and the message's age
-    bool report_mail = false;        // our own TLSRPT report: its sessions are not counted
+    std::function<bool()> go_ahead;        // false: an operator stopped the message
+    policy::Situation base;                // the partner's choices and the message's age
+    bool report_mail = false;              // our own TLSRPT report: its sessions are not counted
+    std::function<std::int64_t()> now_ms;  // AttemptSetup::now_ms
 
     // Where the attempt stands now, for the failure table.
     policy::Situation situation(bool hosts_left) const {
         policy::Situation s = base;
         s.hosts_left = hosts_left;
         s.host_skipped = any_temp;
-        s.now = policy::FailureClock::time_point(std::chrono::milliseconds(spool::now_ms()));
+        s.now = policy::FailureClock::time_point(std::chrono::milliseconds(now_ms()));
         return s;
     }
     // The failure table on the last refusal: go on to the next host?
@@ -328,6 +329,7 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
     const config::Config& cfg = *setup_.config;
     AttemptResult result;
     Run run{env, {}, {}, rcpts, {}, {}, {}, {}, 0, false, go_ahead, {}};
+    run.now_ms = setup_.now_ms;
     const std::string domain = policy::domain_of(env.recipients.at(rcpts.at(0)).address);
     const config::Partner& partner =
         *policy::match_partner(cfg.partners, cfg.defaults, domain).partner;

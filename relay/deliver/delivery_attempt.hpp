@@ -63,6 +63,8 @@ struct AttemptSetup {
     // Told of every TLS session to a recipient domain's MX (RFC 8460 TLSRPT);
     // never of sessions carrying our own report mail. Empty: nobody counts.
     std::function<void(const policy::TlsrptSession&)> tls_sessions;
+    // The wall clock (unix ms), for the message's age in the failure table.
+    std::function<std::int64_t()> now_ms;
 };
 
 // One per destination worker; runs on one thread (the scheduler's executor).

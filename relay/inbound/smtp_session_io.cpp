@@ -1,6 +1,7 @@
 // The server's session type over TCP, and the end of DATA: the checks after
 // the final dot and the hand-over to the spool (independent of the stream).
 #include "relay/inbound/smtp_session_io.hpp"
+#include "relay/clock/wall_clock.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -37,7 +38,7 @@ asio::awaitable<Session::Action> Session::finish_data(std::string message,
     }
     spool::Envelope env = std::move(tx_.env);
     tx_.reset();
-    env.arrival_ms = spool::now_ms();
+    env.arrival_ms = clock::now_ms();
     env.id = spool::make_queue_id(env.arrival_ms);
     env.client_ip = client_ip_;
     env.client_helo = helo_;

@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "relay/clock/wall_clock.hpp"
+
 namespace chainmail::log {
 
 namespace {
@@ -26,12 +28,6 @@ std::string iso_time(std::int64_t ms) {
     std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
     std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
     return buf;
-}
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 int open_append(const std::string& path) {
@@ -120,7 +116,7 @@ std::string to_json_line(const DeliveryEvent& e) {
     // ordered map cost more than the rest of settling); the key order is
     // docs/delivery-log.md's, the bytes those of nlohmann::ordered_json::dump().
     JsonLine j;
-    j.str("ts", iso_time(e.ts_ms ? e.ts_ms : now_ms()));
+    j.str("ts", iso_time(e.ts_ms ? e.ts_ms : clock::now_ms()));
     j.str("event", event_name(e.event));
     j.opt("queue_id", e.queue_id);
     j.opt("message_id", e.message_id);

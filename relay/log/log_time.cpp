@@ -125,12 +125,6 @@ std::optional<std::int64_t> timestamp_ms(std::string_view s, bool need_zone) {
 
 }  // namespace
 
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::optional<std::int64_t> parse_when(std::string_view s, std::int64_t now, std::string& err) {
     if (s == "now") return now;
     if (s == "today") return local_midnight(now, 0);

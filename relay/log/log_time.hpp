@@ -31,6 +31,4 @@ inline std::int64_t day_of(std::int64_t ms) {
     return (ms >= 0 ? ms : ms - 86'399'999) / 86'400'000;
 }
 
-std::int64_t now_ms();
-
 }  // namespace chainmail::log

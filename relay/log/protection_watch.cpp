@@ -1,5 +1,6 @@
 #include "relay/log/protection_watch.hpp"
 
+#include "relay/clock/wall_clock.hpp"
 #include "relay/log/log_time.hpp"
 
 namespace chainmail::log {
@@ -28,7 +29,7 @@ std::optional<ProtectionWatch::Flag> ProtectionWatch::observe(const DeliveryEven
     std::string domain = at == std::string::npos ? e.rcpt : e.rcpt.substr(at + 1);
     for (char& c : domain)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    const std::int64_t day = day_of(e.ts_ms ? e.ts_ms : now_ms());
+    const std::int64_t day = day_of(e.ts_ms ? e.ts_ms : clock::now_ms());
     std::lock_guard lock(mu_);
     auto& track = tracks_[{e.partner, domain}];
     if (auto r = track.observe(day, *p)) return Flag{e.partner, std::move(domain), *r};

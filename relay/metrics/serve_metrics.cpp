@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "relay/clock/wall_clock.hpp"
 #include "relay/metrics/metrics.hpp"
 
 namespace chainmail::metrics {
@@ -25,7 +26,7 @@ ServeMetrics::ServeMetrics(boost::asio::any_io_executor ex, const spool::Spool& 
         const auto now = std::chrono::steady_clock::now();
         if (*last != std::chrono::steady_clock::time_point{} && now - *last < kQueueEvery) return;
         *last = now;
-        const std::int64_t now_ms = spool::now_ms();
+        const std::int64_t now_ms = clock::now_ms();
         double active = 0, held = 0;
         std::int64_t oldest = now_ms;
         for (const spool::Envelope& e : spool.live()) {

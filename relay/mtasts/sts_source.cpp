@@ -1,4 +1,5 @@
 #include "relay/mtasts/sts_source.hpp"
+#include "relay/clock/wall_clock.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/redirect_error.hpp>
@@ -24,9 +25,7 @@ struct StsSource::Flight {
 namespace {
 
 std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return clock::now_ms() / 1000;
 }
 
 std::string describe(const policy::StsCached& c) {

@@ -66,7 +66,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
                                   },
                                   [this](const spool::QueueId& id) { reindex(id); },
                                   [this] { wake(); }, [this] { return started; },
-                                  [this] { connector.forget_failures(); }}) {}
+                                  [this] { connector.forget_failures(); }, opts.now_ms}) {}
 
     asio::any_io_executor ex;
     std::shared_ptr<const config::Config> cfg;
@@ -120,7 +120,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void kick_idle() {
-        const std::int64_t now = spool::now_ms();
+        const std::int64_t now = opts.now_ms();
         for (const Idler& i : idlers)
             if (stopping || sched.has_due(i.dest, now)) i.timer->cancel();
         // An idle connection must not keep another destination's mail waiting.
@@ -155,7 +155,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         co_await settle::remove_finished(spool);
         while (!stopping) {
             dirty = false;
-            const std::int64_t now = spool::now_ms();
+            const std::int64_t now = opts.now_ms();
             // The index follows commits and settled attempts; the whole queue
             // is read again only now and then (operator changes made on disk).
             if (rescan || now - last_rescan_ms >= kMaxSleepMs) {
@@ -203,7 +203,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
             policy::Situation s;
             s.arrival =
                 policy::FailureClock::time_point(std::chrono::milliseconds(env->arrival_ms));
-            s.now = policy::FailureClock::time_point(std::chrono::milliseconds(spool::now_ms()));
+            s.now = policy::FailureClock::time_point(std::chrono::milliseconds(opts.now_ms()));
             s.max_lifetime = c.queue.max_lifetime;
             const policy::NextStep next =
                 policy::next_step({policy::Happened::LocalError, policy::Reason::Unknown}, s);
@@ -234,7 +234,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
         settle::SettleContext ctx{c, templates, spool, log, [this] {
                                       return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
                                   }};
-        co_await settle::settle(ctx, *env, data, res, spool::now_ms());
+        co_await settle::settle(ctx, *env, data, res, opts.now_ms());
     }
 
     // Holds the connection open up to kIdleConnectionMs for the next due
@@ -252,7 +252,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
             boost::system::error_code ec;
             co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             if (stopping || evict) break;
-            b = sched.next_for(dest, spool::now_ms());
+            b = sched.next_for(dest, opts.now_ms());
             if (!b.rcpts.empty() || std::chrono::steady_clock::now() >= deadline) break;
         }
         sched.set_idle(dest, false);
@@ -264,7 +264,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
                                  std::shared_ptr<const config::Config> c) {
         auto self = shared_from_this();
         deliver::DeliveryAttempt attempt(
-            {c.get(), &tls, &connector, &sts, opts.timeout_scale, opts.tls_sessions});
+            {c.get(), &tls, &connector, &sts, opts.timeout_scale, opts.tls_sessions, opts.now_ms});
         int n = 0;
         while (!batch.rcpts.empty()) {
             try {
@@ -276,7 +276,7 @@ struct Outbound::Impl : std::enable_shared_from_this<Impl> {
             reindex(batch.id);
             if (stopping || ++n >= opts.max_messages_per_connection) break;
             // The same destination's next message, over the same connection.
-            batch = sched.next_for(dest, spool::now_ms());
+            batch = sched.next_for(dest, opts.now_ms());
             if (batch.rcpts.empty()) batch = co_await wait_idle(dest);
         }
         co_await attempt.close();

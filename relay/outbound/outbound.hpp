@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "policy/tlsrpt.hpp"
+#include "relay/clock/wall_clock.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/outbound/queue_control.hpp"
 #include "relay/resolve/dns_resolver.hpp"
@@ -26,6 +27,9 @@ struct OutboundOptions {
     int max_messages_per_connection = 100;  // then the slot goes back to the queue (fairness)
     // Every TLS session to a recipient domain's MX, for TLSRPT (deliver::AttemptSetup).
     std::function<void(const policy::TlsrptSession&)> tls_sessions;
+    // The wall clock (unix ms) for the scheduler, the attempts, settlement and
+    // the queue control, which read none themselves.
+    std::function<std::int64_t()> now_ms = clock::now_ms;
 };
 
 class Outbound {

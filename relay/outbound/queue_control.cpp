@@ -104,7 +104,7 @@ asio::awaitable<std::vector<ActionResult>> QueueControl::act(
     std::vector<spool::QueueId> ids = asked;
     if (all && action == QueueAction::Retry) {
         ids.clear();
-        const std::int64_t now = spool::now_ms();
+        const std::int64_t now = hooks_.now_ms();
         for (const spool::Envelope& env : hooks_.spool.live()) {
             if (env.held) continue;
             for (std::size_t i = 0; i < env.recipients.size(); ++i) {
@@ -140,7 +140,7 @@ asio::awaitable<std::vector<ActionResult>> QueueControl::act(
 }
 
 asio::awaitable<std::error_code> QueueControl::make_due(const spool::Envelope& env, int& changed) {
-    const std::int64_t now = spool::now_ms();
+    const std::int64_t now = hooks_.now_ms();
     std::vector<spool::RecipientUpdate> changes;
     for (std::size_t i = 0; i < env.recipients.size(); ++i) {
         const spool::Recipient& r = env.recipients[i];
@@ -214,7 +214,7 @@ void QueueControl::log_line(log::Event event, const spool::Envelope& env, std::s
     const spool::Recipient& r = env.recipients[i];
     const config::Partner& partner =
         *policy::match_partner(cfg->partners, cfg->defaults, policy::domain_of(r.address)).partner;
-    const std::int64_t now = spool::now_ms();
+    const std::int64_t now = hooks_.now_ms();
     log::DeliveryEvent e;
     e.event = event;
     e.ts_ms = now;
@@ -342,7 +342,7 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         co_return failed(id, ec);
     }
     const auto cfg = hooks_.config();
-    const std::int64_t now = spool::now_ms();
+    const std::int64_t now = hooks_.now_ms();
     std::vector<bounce::NdrRecipient> rcpts;
     for (const spool::RecipientUpdate& u : changes) {
         const spool::Recipient& r = env->recipients[u.index];

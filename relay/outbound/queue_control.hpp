@@ -55,6 +55,7 @@ struct ControlHooks {
     std::function<void()> wake;                          // look at the queue now
     std::function<bool()> delivering;                    // false under serve --no-delivery
     std::function<void()> forget_host_failures;          // retry: no host is skipped as dead
+    std::function<std::int64_t()> now_ms;                // the wall clock (unix ms)
 };
 
 class QueueControl {

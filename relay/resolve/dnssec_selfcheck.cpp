@@ -1,4 +1,5 @@
 #include "relay/resolve/dnssec_selfcheck.hpp"
+#include "relay/clock/wall_clock.hpp"
 
 #include <exception>
 
@@ -34,7 +35,7 @@ DnssecSelfCheck start_of(const config::Dns& dns) {
     DnssecSelfCheck r;
     r.name = absolute(dns.dnssec_check_name);
     r.resolver = resolver_of(dns);
-    r.checked_at = std::chrono::system_clock::now();
+    r.checked_at = clock::now();
     return r;
 }
 
@@ -62,7 +63,7 @@ asio::awaitable<DnssecSelfCheck> dnssec_selfcheck(DnsResolver& resolver, const c
         co_return r;
     }
     const DnsStatus st = co_await resolver.dnskey(r.name);
-    r.checked_at = std::chrono::system_clock::now();
+    r.checked_at = clock::now();
     const std::string subject = fmt::format("the DNSKEY records of {}", r.name);
     switch (st.state) {
         case DnsState::Secure:

@@ -93,6 +93,7 @@ asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool
     n.smtputf8 = m.smtputf8;
     n.message_id = m.message_id;
     n.client_helo = ctx.config.hostname;
+    n.arrival_ms = now_ms;
     if (auto ec = co_await ctx.spool.commit(n, std::move(m.bytes))) {
         spdlog::error("{}: cannot queue the report: {}", env.id, ec.message());
         co_return "";

@@ -3,7 +3,6 @@
 // delivery state, so that one recipient's fate never decides another's.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -72,11 +71,5 @@ struct RecipientUpdate {
     std::int64_t next_attempt_ms = 0;
     std::string last_error;
 };
-
-inline std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 }  // namespace chainmail::spool

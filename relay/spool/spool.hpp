@@ -44,8 +44,9 @@ class Spool {
   public:
     virtual ~Spool() = default;
 
-    // Assigns env.id and env.arrival_ms if unset; durable when it returns
-    // an empty error_code. On any error nothing may be acknowledged.
+    // env.arrival_ms is the caller's time of acceptance (unix ms; 0 is
+    // refused with invalid_argument). Assigns env.id if unset; durable when it
+    // returns an empty error_code. On any error nothing may be acknowledged.
     virtual boost::asio::awaitable<std::error_code> commit(Envelope& env, std::string message) = 0;
 
     // Durable per-recipient state changes.

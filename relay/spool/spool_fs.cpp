@@ -147,7 +147,8 @@ boost::asio::awaitable<std::error_code> SpoolFs::submit(Op op) {
 boost::asio::awaitable<std::error_code> SpoolFs::commit(Envelope& env, std::string message) {
     if (message.size() > kMaxMessageBytes)
         co_return std::make_error_code(std::errc::file_too_large);
-    if (env.arrival_ms == 0) env.arrival_ms = now_ms();
+    // The caller's clock stamps the arrival: the spool reads no clock.
+    if (env.arrival_ms <= 0) co_return std::make_error_code(std::errc::invalid_argument);
     if (env.id.empty()) env.id = make_queue_id(env.arrival_ms);
     if (env.id.size() != records::kIdSize)
         co_return std::make_error_code(std::errc::invalid_argument);

@@ -1,4 +1,5 @@
 #include "relay/tls/ticket_keys.hpp"
+#include "relay/clock/wall_clock.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -42,7 +43,7 @@ bool load(const TicketKey& key, const unsigned char* iv, EVP_CIPHER_CTX* ctx, EV
 // over a ticket).
 int ticket_callback(SSL*, unsigned char* key_name, unsigned char* iv, EVP_CIPHER_CTX* ctx,
                     EVP_MAC_CTX* hctx, int enc) {
-    const auto now = std::chrono::system_clock::now();
+    const auto now = clock::now();
     try {
         if (enc == 1) {
             const TicketKey key = process_ticket_keys().for_sealing(now);

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "relay/clock/wall_clock.hpp"
 #include "relay/mtasts/sts_fetch.hpp"
 #include "relay/resolve/dns_resolver.hpp"
 #include "relay/tlsrpt/tlsrpt_json.hpp"
@@ -17,16 +18,6 @@
 namespace chainmail::tlsrpt {
 
 namespace asio = boost::asio;
-
-namespace {
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
 
 struct Reporter::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::any_io_executor e, const config::Config& c, spool::Spool& s, ReporterOptions o)
@@ -66,7 +57,7 @@ struct Reporter::Impl : std::enable_shared_from_this<Impl> {
     void record(const policy::TlsrptSession& s) {
         if (!cfg->tlsrpt.enabled) return;
         load();
-        const auto [start, end] = policy::tlsrpt_period_of(now_ms() / 1000, opts.period_s);
+        const auto [start, end] = policy::tlsrpt_period_of(clock::now_ms() / 1000, opts.period_s);
         auto it = std::find_if(periods.begin(), periods.end(),
                                [start = start](const auto& p) { return p.start_s == start; });
         if (it == periods.end()) {
@@ -102,7 +93,7 @@ struct Reporter::Impl : std::enable_shared_from_this<Impl> {
         m.report_id = report_id(period, domain, c.hostname);
         m.start_s = period.start_s;
         m.end_s = period.end_s;
-        m.now_ms = now_ms();
+        m.now_ms = clock::now_ms();
         m.gzipped = gz;
         spool::Envelope env;
         std::string bytes = build_report_mail(m, env.message_id);
@@ -112,6 +103,7 @@ struct Reporter::Impl : std::enable_shared_from_this<Impl> {
         env.recipients.push_back(r);
         env.body = spool::BodyType::SevenBit;
         env.client_helo = c.hostname;
+        env.arrival_ms = m.now_ms;
         if (auto ec = co_await spool.commit(env, std::move(bytes))) {
             spdlog::error("tlsrpt: report for {} to {} not queued: {}", domain, rua, ec.message());
             co_return;
@@ -185,7 +177,7 @@ struct Reporter::Impl : std::enable_shared_from_this<Impl> {
             if (stopped) break;
             save();
             if (!cfg->tlsrpt.enabled) continue;
-            const std::int64_t now_s = now_ms() / 1000;
+            const std::int64_t now_s = clock::now_ms() / 1000;
             std::vector<policy::TlsrptPeriod> due;
             for (const auto& p : periods)
                 if (p.end_s <= now_s) due.push_back(p);

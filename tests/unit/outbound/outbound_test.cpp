@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "config/config.hpp"
+#include "relay/clock/wall_clock.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/outbound/outbound.hpp"
 #include "relay/spool/spool.hpp"
@@ -55,6 +56,7 @@ std::vector<nlohmann::json> log_lines(const std::string& path) {
 
 spool::QueueId commit(asio::io_context& io, spool::Spool& sp, std::vector<std::string> rcpts) {
     spool::Envelope env;
+    env.arrival_ms = clock::now_ms();
     env.sender = "alice@example.test";
     env.message_id = "<m1@example.test>";
     for (auto& a : rcpts) {

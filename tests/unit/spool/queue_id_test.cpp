@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "relay/clock/wall_clock.hpp"
 #include "relay/spool/spool.hpp"
 
 using chainmail::spool::make_queue_id;
@@ -19,7 +20,7 @@ std::int64_t decode_time(const QueueId& id) {
 }  // namespace
 
 TEST_CASE("queue ids are ULIDs that encode the arrival time", "[spool]") {
-    const std::int64_t now = chainmail::spool::now_ms() + 5000;  // later than any id so far
+    const std::int64_t now = chainmail::clock::now_ms() + 5000;  // later than any id so far
     QueueId id = make_queue_id(now);
     REQUIRE(id.size() == 26);
     REQUIRE(id.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ") == std::string::npos);
@@ -30,7 +31,7 @@ TEST_CASE("queue ids are ULIDs that encode the arrival time", "[spool]") {
 }
 
 TEST_CASE("queue ids increase strictly within one millisecond and across threads", "[spool]") {
-    const std::int64_t ms = chainmail::spool::now_ms() + 10000;
+    const std::int64_t ms = chainmail::clock::now_ms() + 10000;
     QueueId prev = make_queue_id(ms);
     for (int i = 0; i < 100000; ++i) {
         QueueId next = make_queue_id(ms);  // same millisecond: the previous plus one
@@ -44,7 +45,7 @@ TEST_CASE("queue ids increase strictly within one millisecond and across threads
     std::vector<std::thread> threads;
     for (auto& v : per)
         threads.emplace_back([&v] {
-            for (int i = 0; i < 5000; ++i) v.push_back(make_queue_id(chainmail::spool::now_ms()));
+            for (int i = 0; i < 5000; ++i) v.push_back(make_queue_id(chainmail::clock::now_ms()));
         });
     for (auto& t : threads) t.join();
     std::set<QueueId> all;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "relay/clock/wall_clock.hpp"
 #include "spool_test_util.hpp"
 
 using namespace spool_test;
@@ -39,7 +40,7 @@ TEST_CASE("queued bytes are read exactly while the spool is in use, and nothing 
     REQUIRE_FALSE(wait(spool->set_held(a.id, true)));
 
     const auto before = snapshot(tmp.path());
-    const QueueId unknown = make_queue_id(now_ms());
+    const QueueId unknown = make_queue_id(chainmail::clock::now_ms());
     auto got = read_spool_messages(tmp.path(), {b.id, unknown, a.id, gone.id});
     REQUIRE(got.size() == 4);
     REQUIRE(got[0].id == b.id);

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "relay/clock/wall_clock.hpp"
 #include "relay/spool/spool.hpp"
 
 namespace spool_test {
@@ -55,6 +56,7 @@ inline std::error_code wait(boost::asio::awaitable<std::error_code> call) {
 
 inline Envelope sample_envelope(int recipients = 2) {
     Envelope env;
+    env.arrival_ms = chainmail::clock::now_ms();  // the caller stamps the arrival
     env.sender = "alice@gemeente.example";
     for (int i = 0; i < recipients; ++i) {
         Recipient r;
