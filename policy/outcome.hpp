@@ -120,13 +120,6 @@ constexpr bool is_tls_failure(Reason r) {
     return false;
 }
 
-// A missing protection stopped the delivery before any byte of the message
-// was sent: a TLS failure, or a bogus DNSSEC answer (RFC 4035 §5.5). The
-// report then says that nothing was sent unprotected.
-constexpr bool is_protection_failure(Reason r) {
-    return is_tls_failure(r) || r == Reason::DnssecBogus;
-}
-
 std::string_view to_string(Verdict v);
 std::string_view to_string(AuthLabel a);  // "dane-ee", ..., "plaintext"
 std::string_view to_string(Reason r);     // "starttls-not-offered", ...

@@ -17,7 +17,6 @@ struct SmtpReply {
     std::vector<std::string> lines;  // text of each line, after code and enhanced code
 
     bool positive() const { return code >= 200 && code < 300; }
-    bool intermediate() const { return code >= 300 && code < 400; }
     bool transient() const { return code >= 400 && code < 500; }
     bool permanent() const { return code >= 500 && code < 600; }
     // "250 2.0.0 Ok: queued" (lines joined by a space), for logs and NDRs.

@@ -34,22 +34,4 @@ std::string_view to_string(Mode m);
 // One line in plain words: what the level demands (the product's TLS-level table).
 std::string_view describe(TlsLevel level);
 
-// True for every level under which the message must never leave in the clear.
-constexpr bool requires_tls(TlsLevel level) {
-    switch (level) {
-        case TlsLevel::None:
-        case TlsLevel::May:
-        case TlsLevel::Dane:  // decided per host from the TLSA facts
-            return false;
-        case TlsLevel::Encrypt:
-        case TlsLevel::Fingerprint:
-        case TlsLevel::Verify:
-        case TlsLevel::Secure:
-        case TlsLevel::DaneOnly:
-        case TlsLevel::Authenticated:
-            return true;
-    }
-    return true;
-}
-
 }  // namespace chainmail::policy

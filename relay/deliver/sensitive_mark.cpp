@@ -69,10 +69,6 @@ std::string sensitive_why(const config::Sensitive& sensitive, std::string_view m
     return {};
 }
 
-bool marked_sensitive(const config::Sensitive& sensitive, std::string_view message) {
-    return !sensitive_why(sensitive, message).empty();
-}
-
 bool tls_required_no(std::string_view message) {
     // RFC 8689 §3: tls-required-field = "TLS-Required:" [FWS] "No" CRLF;
     // compared case-insensitively like other header field names and values.

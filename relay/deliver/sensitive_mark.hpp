@@ -10,12 +10,10 @@
 
 namespace chainmail::deliver {
 
-// Header names compare case-insensitively, values and tags too; folded
-// header lines are unfolded first. Only the header section is read.
-bool marked_sensitive(const config::Sensitive& sensitive, std::string_view message);
-
 // The first mark found, in words for the delivery log: `subject tag
 // "[vertrouwelijk]"` or `header "Sensitivity: Private"`; empty when unmarked.
+// Header names compare case-insensitively, values and tags too; folded
+// header lines are unfolded first. Only the header section is read.
 std::string sensitive_why(const config::Sensitive& sensitive, std::string_view message);
 
 // RFC 8689 §3: the message has the header field "TLS-Required: No".

@@ -111,7 +111,6 @@ class Scheduler {
     void release(const std::string& destination);
 
     int active(const std::string& destination) const;
-    int active_total() const { return total_; }
     std::size_t in_flight() const { return in_flight_.size(); }
     // Whether an attempt holds recipients of the message (or this recipient).
     bool in_flight(const spool::QueueId& id) const;

@@ -47,26 +47,6 @@ std::string gzip(std::string_view data) {
     return out;
 }
 
-std::optional<std::string> gunzip(std::string_view data) {
-    z_stream zs{};
-    if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    zs.avail_in = static_cast<uInt>(data.size());
-    std::string out;
-    char buf[16384];
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        zs.next_out = reinterpret_cast<Bytef*>(buf);
-        zs.avail_out = sizeof buf;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        out.append(buf, sizeof buf - zs.avail_out);
-        if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) rc = Z_DATA_ERROR;
-    }
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END) return std::nullopt;
-    return out;
-}
-
 std::string report_filename(const ReportMail& m) {
     return m.submitter + "!" + m.domain + "!" + std::to_string(m.start_s) + "!" +
            std::to_string(m.end_s) + ".json.gz";

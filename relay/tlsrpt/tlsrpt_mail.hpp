@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,8 +12,6 @@ namespace chainmail::tlsrpt {
 // RFC 1952 gzip of `data`; throws std::runtime_error only if zlib fails
 // (out of memory), a broken invariant.
 std::string gzip(std::string_view data);
-// The inverse, for tests; nullopt on damaged input.
-std::optional<std::string> gunzip(std::string_view data);
 
 struct ReportMail {
     std::string from;                     // contact address

@@ -14,11 +14,3 @@ TEST_CASE("every TLS level name parses and prints back") {
     CHECK_FALSE(parse_tls_level("DANE"));
     CHECK_FALSE(parse_tls_level("tls"));
 }
-
-TEST_CASE("levels that require TLS never allow plaintext") {
-    CHECK_FALSE(requires_tls(TlsLevel::None));
-    CHECK_FALSE(requires_tls(TlsLevel::May));
-    CHECK(requires_tls(TlsLevel::Encrypt));
-    CHECK(requires_tls(TlsLevel::DaneOnly));
-    CHECK(requires_tls(TlsLevel::Authenticated));
-}

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <regex>
 
+#include "gunzip.hpp"
 #include "relay/tlsrpt/tlsrpt_json.hpp"
 #include "relay/tlsrpt/tlsrpt_mail.hpp"
 #include "relay/tlsrpt/tlsrpt_store.hpp"
@@ -201,14 +202,13 @@ TEST_CASE("the schema check itself refuses a broken report", "[tlsrpt]") {
           v.end());
 }
 
-TEST_CASE("gzip round-trips and damaged input is refused", "[tlsrpt]") {
+TEST_CASE("gzip makes an RFC 1952 stream that inflates to the report", "[tlsrpt]") {
     const std::string text = report_json(mixed_day(), "example.nl", kMeta).dump();
     const std::string gz = gzip(text);
     REQUIRE(gz.size() > 18);
     CHECK(static_cast<unsigned char>(gz[0]) == 0x1f);  // RFC 1952 magic
     CHECK(static_cast<unsigned char>(gz[1]) == 0x8b);
-    CHECK(gunzip(gz) == text);
-    CHECK_FALSE(gunzip(gz.substr(0, gz.size() / 2)));
+    CHECK(tlsrpt_test::gunzip(gz) == text);
 }
 
 TEST_CASE("the report mail has the RFC 8460 §5.3 headers and attachment", "[tlsrpt]") {
