@@ -51,7 +51,7 @@ asio::awaitable<ProbeSession> open_session(const ProbeSetup& setup, const policy
     ProbeSession ps;
     deliver::SessionOptions applied;
     deliver::apply_requirement(req, applied);
-    ps.required = applied.starttls == deliver::StartTls::Required;
+    ps.required = applied.starttls == policy::Starttls::Required;
     ps.verified = applied.requirement;
     ps.opened = s.conn != nullptr;
     ps.facts = s.facts;

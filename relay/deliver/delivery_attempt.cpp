@@ -144,7 +144,7 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
         r.port = port;
         r.tls = tls;
         r.would_fail = would_fail_of(o);
-        const Reply* refusal = nullptr;
+        const policy::SmtpReply* refusal = nullptr;
         if (tr.delivered(k)) {
             r.outcome = policy::RcptOutcome::Delivered;
             r.dsn = policy::delivered_status(tr.data.enhanced);

@@ -140,7 +140,7 @@ asio::awaitable<JudgedSession> open_judged(tls::ClientTls& tls, policy::Requirem
         s.before_retry = std::move(s.facts);
         req = policy::plaintext_retry(req);
         apply_requirement(req, opts);
-        opts.starttls = StartTls::Never;
+        opts.starttls = policy::Starttls::Never;
         std::tie(s.conn, s.facts) = co_await Connection::open(tls, opts);
         s.outcome = judge_session(req, s.conn.get(), s.facts);
     }

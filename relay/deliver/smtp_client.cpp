@@ -147,7 +147,7 @@ asio::awaitable<bool> Connection::send(std::string_view bytes, Stage s, StepResu
     co_return true;
 }
 
-asio::awaitable<Reply> Connection::read_reply(Stage s, StepResult& r) {
+asio::awaitable<policy::SmtpReply> Connection::read_reply(Stage s, StepResult& r) {
     arm(s);
     std::array<char, 4096> chunk;
     for (;;) {
@@ -164,7 +164,7 @@ asio::awaitable<Reply> Connection::read_reply(Stage s, StepResult& r) {
                 r.stage = s;
                 r.text = "malformed reply while " + std::string(to_string(s));
                 close();
-                co_return Reply{};
+                co_return policy::SmtpReply{};
             }
             continue;
         }
@@ -173,13 +173,13 @@ asio::awaitable<Reply> Connection::read_reply(Stage s, StepResult& r) {
             r.stage = s;
             r.text = "reply line too long while " + std::string(to_string(s));
             close();
-            co_return Reply{};
+            co_return policy::SmtpReply{};
         }
         const auto [ec, n] = co_await read_some(asio::buffer(chunk));
         if (ec) {
             parser_.take();
             io_failed(ec, s, r);
-            co_return Reply{};
+            co_return policy::SmtpReply{};
         }
         inbuf_.append(chunk.data(), n);
     }
@@ -188,23 +188,24 @@ asio::awaitable<Reply> Connection::read_reply(Stage s, StepResult& r) {
     co_return parser_.take();
 }
 
-asio::awaitable<Reply> Connection::command(std::string_view line, Stage s, StepResult& r) {
+asio::awaitable<policy::SmtpReply> Connection::command(std::string_view line, Stage s,
+                                                       StepResult& r) {
     std::string out(line);
     out += "\r\n";
-    if (!co_await send(out, s, r)) co_return Reply{};
+    if (!co_await send(out, s, r)) co_return policy::SmtpReply{};
     co_return co_await read_reply(s, r);
 }
 
 asio::awaitable<bool> Connection::ehlo(StepResult& r) {
-    Reply reply = co_await command("EHLO " + opts_.helo_name, Stage::Ehlo, r);
+    policy::SmtpReply reply = co_await command("EHLO " + opts_.helo_name, Stage::Ehlo, r);
     if (!r.ok()) co_return false;
     if (reply.positive()) {
         facts_.extensions = parse_ehlo(reply);
         co_return true;
     }
     // HELO only where plaintext is allowed: HELO cannot lead to STARTTLS.
-    if (reply.permanent() && opts_.starttls != StartTls::Required && !tls_wrapped()) {
-        Reply helo = co_await command("HELO " + opts_.helo_name, Stage::Helo, r);
+    if (reply.permanent() && opts_.starttls != policy::Starttls::Required && !tls_wrapped()) {
+        policy::SmtpReply helo = co_await command("HELO " + opts_.helo_name, Stage::Helo, r);
         if (!r.ok()) co_return false;
         if (helo.positive()) {
             facts_.extensions = Extensions{};
@@ -212,8 +213,9 @@ asio::awaitable<bool> Connection::ehlo(StepResult& r) {
         }
         reply = std::move(helo);
     }
-    r.failure = opts_.starttls == StartTls::Required && !tls_wrapped() ? Failure::TlsNotOffered
-                                                                       : Failure::Reply;
+    r.failure = opts_.starttls == policy::Starttls::Required && !tls_wrapped()
+                    ? Failure::TlsNotOffered
+                    : Failure::Reply;
     r.stage = Stage::Ehlo;
     r.reply = std::move(reply);
     r.text = "EHLO refused: " + r.reply.str();
@@ -223,13 +225,13 @@ asio::awaitable<bool> Connection::ehlo(StepResult& r) {
 // STARTTLS, handshake and verification. False with r set when the session
 // cannot go on; true also when Opportunistic continues in plaintext.
 asio::awaitable<bool> Connection::starttls(StepResult& r) {
-    const bool required = opts_.starttls == StartTls::Required;
+    const bool required = opts_.starttls == policy::Starttls::Required;
     if (!facts_.extensions.starttls) {
         if (!required) co_return true;
         r = StepResult{Failure::TlsNotOffered, Stage::Ehlo, {}, "STARTTLS not offered"};
         co_return false;
     }
-    Reply reply = co_await command("STARTTLS", Stage::StartTls, r);
+    policy::SmtpReply reply = co_await command("STARTTLS", Stage::StartTls, r);
     if (!r.ok()) co_return false;
     if (reply.code != 220) {
         facts_.starttls_refused = true;
@@ -308,7 +310,7 @@ asio::awaitable<void> Connection::setup(bool try_starttls) {
         co_return;
     }
     if (!co_await ehlo(r)) co_return;
-    if (try_starttls && opts_.starttls != StartTls::Never) {
+    if (try_starttls && opts_.starttls != policy::Starttls::Never) {
         if (!co_await starttls(r)) co_return;
     }
     usable_ = r.ok();

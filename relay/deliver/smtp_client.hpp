@@ -32,9 +32,8 @@
 
 namespace chainmail::deliver {
 
-// The relay's one reply type and parser (policy/smtp_reply.hpp), by the
-// names this room has always used.
-using Reply = policy::SmtpReply;
+// The relay's one reply type (policy::SmtpReply) and its parser
+// (policy/smtp_reply.hpp).
 using policy::Extensions;
 using policy::parse_ehlo;
 using policy::ReplyParser;
@@ -64,17 +63,15 @@ struct StageInfo {
 const StageInfo& stage_info(Stage s);
 std::string_view to_string(Stage s);
 
-// policy's Starttls: Never (plaintext, STARTTLS never tried), IfOffered (TLS
-// when offered; plaintext if not, or if the handshake fails), Required (TLS
-// established and verified before MAIL, or a TLS failure).
-using StartTls = policy::Starttls;
-
 struct SessionOptions {
     std::string helo_name;  // our EHLO name
     std::string host;       // the MX host name: SNI, DANE base and PKIX name by default
     std::vector<boost::asio::ip::address> addresses;  // tried in this order
     std::uint16_t port = 25;
-    StartTls starttls = StartTls::IfOffered;
+    // Never (plaintext, STARTTLS never tried), IfOffered (TLS when offered;
+    // plaintext if not, or if the handshake fails), Required (TLS established
+    // and verified before MAIL, or a TLS failure).
+    policy::Starttls starttls = policy::Starttls::IfOffered;
     tls::TlsRequirement requirement;
     std::chrono::milliseconds connect_timeout{30000};
     double timeout_scale = 1.0;  // multiplies every protocol timeout (tests use < 1)
@@ -83,7 +80,7 @@ struct SessionOptions {
     bool enforce_verification = true;
     // IfOffered: after a broken handshake, reconnect to the same address
     // in plaintext inside open(). Off: open() reports TlsFailed and the caller
-    // retries with StartTls::Never (policy's RetryWithoutTls).
+    // retries with policy::Starttls::Never (policy's RetryWithoutTls).
     bool retry_plaintext = false;
 };
 
@@ -104,15 +101,15 @@ std::string_view to_string(Failure f);
 struct StepResult {
     Failure failure = Failure::None;
     Stage stage = Stage::Connect;
-    Reply reply;       // the peer's reply, or one we made for Local (e.g. 552 5.3.4)
-    std::string text;  // what happened, in words for the log
+    policy::SmtpReply reply;  // the peer's reply, or one we made for Local (e.g. 552 5.3.4)
+    std::string text;         // what happened, in words for the log
     bool ok() const { return failure == Failure::None; }
 };
 
 struct SessionFacts {
     StepResult result;
     boost::asio::ip::address address;  // the address that answered
-    Reply greeting;
+    policy::SmtpReply greeting;
     Extensions extensions;             // from the last EHLO (after STARTTLS when TLS is up)
     std::optional<tls::TlsFacts> tls;  // set whenever a handshake was attempted
     bool tls_up = false;
@@ -144,12 +141,12 @@ struct Message {
 };
 
 struct TransactionResult {
-    StepResult result;         // a failure of the whole transaction, if any
-    Reply mail;                // code 0: not sent
-    std::vector<Reply> rcpt;   // one per recipient, same order; code 0: not sent
-    Reply data;                // final reply after the dot (or the DATA refusal)
-    bool pipelined = false;    // MAIL, RCPTs and DATA went in one write
-    bool dsn_dropped = false;  // DSN parameters withheld: the peer lacks DSN ("relayed")
+    StepResult result;                    // a failure of the whole transaction, if any
+    policy::SmtpReply mail;               // code 0: not sent
+    std::vector<policy::SmtpReply> rcpt;  // one per recipient, same order; code 0: not sent
+    policy::SmtpReply data;               // final reply after the dot (or the DATA refusal)
+    bool pipelined = false;               // MAIL, RCPTs and DATA went in one write
+    bool dsn_dropped = false;             // DSN parameters withheld: the peer lacks DSN ("relayed")
     bool delivered(std::size_t i) const {
         return result.ok() && rcpt.at(i).positive() && data.positive();
     }
@@ -221,8 +218,9 @@ class Connection {
   private:
     boost::asio::awaitable<bool> ehlo(StepResult& r);
     boost::asio::awaitable<bool> starttls(StepResult& r);
-    boost::asio::awaitable<Reply> command(std::string_view line, Stage s, StepResult& r);
-    boost::asio::awaitable<Reply> read_reply(Stage s, StepResult& r);
+    boost::asio::awaitable<policy::SmtpReply> command(std::string_view line, Stage s,
+                                                      StepResult& r);
+    boost::asio::awaitable<policy::SmtpReply> read_reply(Stage s, StepResult& r);
     boost::asio::awaitable<bool> send(std::string_view bytes, Stage s, StepResult& r);
     boost::asio::awaitable<bool> send_body(const Message& m, StepResult& r);
     void io_failed(const boost::system::error_code& ec, Stage s, StepResult& r);

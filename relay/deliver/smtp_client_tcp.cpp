@@ -41,7 +41,8 @@ asio::awaitable<std::pair<std::unique_ptr<Connection>, SessionFacts>> Connection
     co_await c->setup(true);
     const bool handshake_broke =
         c->facts_.result.failure == Failure::TlsFailed && !c->facts_.tls_up;
-    if (handshake_broke && c->opts_.starttls == StartTls::IfOffered && c->opts_.retry_plaintext) {
+    if (handshake_broke && c->opts_.starttls == policy::Starttls::IfOffered &&
+        c->opts_.retry_plaintext) {
         // RFC 7435 (opportunistic security): a broken handshake falls back to
         // plaintext on a fresh connection to the same address.
         auto tls_facts = c->facts_.tls;

@@ -52,7 +52,7 @@ std::string notify_param(std::uint8_t bits) {
 // Our own refusal, as the reply the failure table gives it (failure_table.hpp).
 StepResult local(policy::Unsendable u, std::string text) {
     policy::UnsendableReply as = policy::unsendable_reply(u);
-    Reply r{as.code, std::move(as.status), {text}};
+    policy::SmtpReply r{as.code, std::move(as.status), {text}};
     return StepResult{Failure::Local, Stage::Mail, std::move(r), std::move(text)};
 }
 
@@ -129,7 +129,7 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
         co_return t;
     }
     if (transactions_++ > 0) {
-        Reply rs = co_await command("RSET", Stage::Rset, r);
+        policy::SmtpReply rs = co_await command("RSET", Stage::Rset, r);
         if (!r.ok()) co_return t;
         if (!rs.positive()) {
             r = StepResult{Failure::Reply, Stage::Rset, rs, "RSET refused: " + rs.str()};
@@ -161,7 +161,7 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
         rcpts.push_back(std::move(line));
     }
 
-    Reply data_reply;
+    policy::SmtpReply data_reply;
     if (e.pipelining) {
         // RFC 2920 §3.1: MAIL, RCPTs and DATA in one group; replies in order.
         std::string batch = mail + "\r\n";
@@ -192,7 +192,7 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
     if (!t.mail.positive() || accepted == 0) {
         if (data_reply.code == 354) {
             // RFC 2920 §3.1: DATA accepted although no recipient was: end it empty.
-            Reply dot = co_await command(".", Stage::Dot, r);
+            policy::SmtpReply dot = co_await command(".", Stage::Dot, r);
             if (!r.ok()) co_return t;
         }
         if (!t.mail.positive()) {

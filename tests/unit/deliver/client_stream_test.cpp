@@ -81,7 +81,7 @@ using Script = std::function<asio::awaitable<void>(NextHop&)>;
 
 deliver::SessionOptions plain_options() {
     deliver::SessionOptions o = options(25);
-    o.starttls = deliver::StartTls::Never;
+    o.starttls = policy::Starttls::Never;
     return o;
 }
 
@@ -202,7 +202,7 @@ TEST_CASE("bytes behind the 220 to STARTTLS are discarded; TLS and EHLO start af
         co_await accept_one(h, text);
     };
     auto o = options(25);
-    const auto starttls = GENERATE(deliver::StartTls::Required, deliver::StartTls::IfOffered);
+    const auto starttls = GENERATE(policy::Starttls::Required, policy::Starttls::IfOffered);
     o.starttls = starttls;
     const auto d = run(o, script, {message(kData)});
     REQUIRE(d.facts.result.ok());

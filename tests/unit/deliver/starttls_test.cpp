@@ -68,7 +68,7 @@ TEST_CASE("replies injected behind the 220 to STARTTLS are discarded (RFC 3207 Â
     args.insert(args.end(), {"--inject-after-starttls", "250-evil.example\\r\\n250 REQUIRETLS"});
     lab::Peer peer(args);
     auto o = options(peer.port());
-    const auto starttls = GENERATE(deliver::StartTls::Required, deliver::StartTls::IfOffered);
+    const auto starttls = GENERATE(policy::Starttls::Required, policy::Starttls::IfOffered);
     o.starttls = starttls;
     o.retry_plaintext = true;
     const auto d = deliver_one(shared_ctx(), o);
@@ -91,7 +91,7 @@ TEST_CASE("replies injected behind the 220 to STARTTLS are discarded (RFC 3207 Â
 TEST_CASE("may: without STARTTLS the delivery goes in plaintext", "[starttls]") {
     lab::Peer peer({});
     auto o = options(peer.port());
-    o.starttls = deliver::StartTls::IfOffered;
+    o.starttls = policy::Starttls::IfOffered;
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.facts.result.ok());
     CHECK_FALSE(d.facts.tls);
@@ -263,7 +263,7 @@ TEST_CASE("TLS versions are reported and the minimum holds", "[starttls][version
         args.insert(args.end(), {"--tls-max", "1.1"});
         lab::Peer peer(args);
         auto o = options(peer.port());
-        o.starttls = deliver::StartTls::IfOffered;
+        o.starttls = policy::Starttls::IfOffered;
         o.requirement.min_version = policy::TlsVersion::Tls10;
         o.requirement.ciphers = tls::CipherGrade::Opportunistic;
         const auto d = deliver_one(shared_ctx(), o);

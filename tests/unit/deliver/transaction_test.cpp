@@ -25,7 +25,7 @@ TEST_CASE("pipelining: MAIL, RCPT and DATA go in one write when offered", "[tran
 TEST_CASE("without PIPELINING the commands go one by one", "[transaction]") {
     lab::Peer peer({"--no-pipelining"});
     auto o = options(peer.port());
-    o.starttls = deliver::StartTls::Never;
+    o.starttls = policy::Starttls::Never;
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.tx.size() == 1);
     CHECK_FALSE(d.tx[0].pipelined);
@@ -54,7 +54,7 @@ TEST_CASE("each recipient gets its own reply", "[transaction]") {
     if (!pipelining) args.push_back("--no-pipelining");
     lab::Peer peer(args);
     auto o = options(peer.port());
-    o.starttls = deliver::StartTls::Never;
+    o.starttls = policy::Starttls::Never;
     auto m = message(kData);
     m.recipients = {{"nobody@example.test", 0, {}}, {"bob@example.test", 0, {}}};
     const auto d = deliver_all(shared_ctx(), o, {m});
@@ -72,7 +72,7 @@ TEST_CASE("each recipient gets its own reply", "[transaction]") {
 TEST_CASE("a refused sender fails the whole transaction", "[transaction]") {
     lab::Peer peer({"--reject-mail"});
     auto o = options(peer.port());
-    o.starttls = deliver::StartTls::Never;
+    o.starttls = policy::Starttls::Never;
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.tx.size() == 1);
     CHECK(d.tx[0].result.failure == Failure::Reply);
@@ -85,7 +85,7 @@ TEST_CASE("a refused sender fails the whole transaction", "[transaction]") {
 TEST_CASE("a message over the peer's SIZE is refused before MAIL (5.3.4)", "[transaction]") {
     lab::Peer peer({"--size", "20"});
     auto o = options(peer.port());
-    o.starttls = deliver::StartTls::Never;
+    o.starttls = policy::Starttls::Never;
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.tx.size() == 1);
     CHECK(d.tx[0].result.failure == Failure::Local);
@@ -103,7 +103,7 @@ TEST_CASE("DSN parameters pass on when the peer offers DSN", "[transaction]") {
     SECTION("offered") {
         lab::Peer peer({"--dsn"});
         auto o = options(peer.port());
-        o.starttls = deliver::StartTls::Never;
+        o.starttls = policy::Starttls::Never;
         const auto d = deliver_all(shared_ctx(), o, {m});
         REQUIRE(d.tx.size() == 1);
         CHECK(d.tx[0].delivered(0));
@@ -119,7 +119,7 @@ TEST_CASE("DSN parameters pass on when the peer offers DSN", "[transaction]") {
     SECTION("not offered: withheld, and said so for a \"relayed\" report") {
         lab::Peer peer({});
         auto o = options(peer.port());
-        o.starttls = deliver::StartTls::Never;
+        o.starttls = policy::Starttls::Never;
         const auto d = deliver_all(shared_ctx(), o, {m});
         REQUIRE(d.tx.size() == 1);
         CHECK(d.tx[0].delivered(0));
@@ -163,7 +163,7 @@ TEST_CASE("addresses are tried in the caller's order, IPv6 and IPv4", "[transact
     SECTION("a refused IPv6 address, then the IPv4 one that answers") {
         lab::Peer peer({});
         auto o = options(peer.port());
-        o.starttls = deliver::StartTls::Never;
+        o.starttls = policy::Starttls::Never;
         // The same port on ::1 has no listener (the peer binds 127.0.0.1 only).
         o.addresses = {asio::ip::make_address("::1"), asio::ip::make_address("127.0.0.1")};
         const auto d = deliver_one(shared_ctx(), o);
@@ -187,7 +187,7 @@ TEST_CASE("addresses are tried in the caller's order, IPv6 and IPv4", "[transact
 TEST_CASE("8BITMIME and SMTPUTF8 pass on when offered", "[transaction]") {
     lab::Peer peer({});
     auto o = options(peer.port());
-    o.starttls = deliver::StartTls::Never;
+    o.starttls = policy::Starttls::Never;
     auto m = message(kData);
     m.body = spool::BodyType::EightBitMime;
     m.smtputf8 = true;
