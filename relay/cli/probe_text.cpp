@@ -55,8 +55,10 @@ HostView view_of(const HostProbe& h) {
         if (!f.tls) return;
         if (!v.chain && !f.tls->chain.empty()) v.chain = &f.tls->chain;
         if (!v.tlsa_matched && f.tls->dane_matched) v.tlsa_matched = f.tls->dane_matched;
-        const bool verify_session = s.verified.mode == tls::VerifyMode::Pkix &&
-                                    s.verified.names == std::vector<std::string>{h.facts.name};
+        const bool verify_session =
+            (s.verified.check.auth == policy::AuthMethod::Pkix ||
+             s.verified.check.auth == policy::AuthMethod::MtaSts) &&
+            s.verified.check.names == std::vector<std::string>{h.facts.name};
         if (verify_session && !v.pkix_chain && f.tls_up) {
             v.pkix_chain = f.tls->chain_ok;
             v.pkix_name = f.tls->name_ok;

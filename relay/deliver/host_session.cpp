@@ -64,27 +64,12 @@ Outcome judge_facts(const policy::Requirement& req, bool opened, const SessionFa
 
 tls::TlsRequirement to_requirement(const policy::Check& check, const std::string& host) {
     tls::TlsRequirement r;
-    switch (check.auth) {
-        case policy::AuthMethod::None:
-            r.mode = tls::VerifyMode::None;
-            break;
-        case policy::AuthMethod::Fingerprint:
-            r.mode = tls::VerifyMode::Fingerprint;
-            break;
-        case policy::AuthMethod::Pkix:
-        case policy::AuthMethod::MtaSts:
-            r.mode = tls::VerifyMode::Pkix;
-            break;
-        case policy::AuthMethod::Dane:
-            r.mode = tls::VerifyMode::Dane;
-            break;
-    }
-    r.fingerprints = check.fingerprints;
-    r.names = check.names;
-    if (r.mode == tls::VerifyMode::Pkix && r.names.empty()) r.names.push_back(host);
+    r.check = check;
+    // RFC 8461 §4.2: MTA-STS validates the MX host name as PKIX does.
+    const bool pkix =
+        check.auth == policy::AuthMethod::Pkix || check.auth == policy::AuthMethod::MtaSts;
+    if (pkix && r.check.names.empty()) r.check.names.push_back(host);
     r.dane_base = host;
-    r.tlsa = check.tlsa;
-    r.min_version = check.min_version;
     // Opportunistic: any TLS beats plaintext (RFC 7435).
     const bool no_minimum = check.min_version == policy::TlsVersion::Unknown ||
                             check.min_version == policy::TlsVersion::Ssl3;

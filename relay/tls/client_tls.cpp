@@ -13,6 +13,7 @@
 namespace chainmail::tls {
 
 using policy::AuthLabel;
+using policy::AuthMethod;
 using policy::DaneAuthority;
 using policy::TlsVersion;
 
@@ -87,18 +88,36 @@ std::string hex(const std::uint8_t* p, std::size_t n) {
     return s;
 }
 
+// The OpenSSL set-up a check needs: MTA-STS verifies as PKIX does (RFC 8461
+// §4.2), so the two share a profile and their sessions.
+std::string_view setup_of(AuthMethod m) {
+    switch (m) {
+        case AuthMethod::None:
+            return "none";
+        case AuthMethod::Fingerprint:
+            return "fingerprint";
+        case AuthMethod::Pkix:
+        case AuthMethod::MtaSts:
+            return "pkix";
+        case AuthMethod::Dane:
+            return "dane";
+    }
+    return "none";
+}
+
 // The verification profile, hashed: a session is resumed only under the same one.
 std::string profile_of(const TlsRequirement& req) {
-    std::string p = std::string(to_string(req.mode)) + "|" +
-                    std::to_string(static_cast<int>(req.min_version)) + "|" +
+    const policy::Check& c = req.check;
+    std::string p = std::string(setup_of(c.auth)) + "|" +
+                    std::to_string(static_cast<int>(c.min_version)) + "|" +
                     std::to_string(static_cast<int>(req.ciphers)) + "|" + req.dane_base + "|";
-    std::vector<std::string> names = req.names;
+    std::vector<std::string> names = c.names;
     std::sort(names.begin(), names.end());
     for (const auto& n : names) p += n + ",";
     p += "|";
-    for (const auto& f : req.fingerprints) p += hex(f.data(), f.size()) + ",";
+    for (const auto& f : c.fingerprints) p += hex(f.data(), f.size()) + ",";
     p += "|";
-    for (const auto& t : req.tlsa) {
+    for (const auto& t : c.tlsa) {
         p += std::to_string(t.usage) + " " + std::to_string(t.selector) + " " +
              std::to_string(t.mtype) + " " + hex(t.data.data(), t.data.size()) + ",";
     }
@@ -165,20 +184,6 @@ std::string_view to_string(VerifyResult r) {
     return "unknown";
 }
 
-std::string_view to_string(VerifyMode m) {
-    switch (m) {
-        case VerifyMode::None:
-            return "none";
-        case VerifyMode::Fingerprint:
-            return "fingerprint";
-        case VerifyMode::Pkix:
-            return "pkix";
-        case VerifyMode::Dane:
-            return "dane";
-    }
-    return "none";
-}
-
 std::string requirement_profile(const TlsRequirement& req) {
     return profile_of(req);
 }
@@ -232,23 +237,25 @@ std::unique_ptr<ConnectionTls> ClientTls::prepare(SSL* ssl, const TlsRequirement
     // RFC 7672 §8.1: SNI carries the MX host name (never an address literal).
     if (!sni.empty() && ec) SSL_set_tlsext_host_name(ssl, sni.c_str());
 
-    SSL_set_min_proto_version(ssl, min_proto(req.min_version));
+    const policy::Check& check = req.check;
+    SSL_set_min_proto_version(ssl, min_proto(check.min_version));
     std::string ciphers = req.ciphers == CipherGrade::Ncsc ? kNcscCiphers : kOpportunisticCiphers;
     // OpenSSL 3 refuses TLS 1.0/1.1 above security level 0.
-    if (req.min_version < TlsVersion::Tls12 && req.ciphers == CipherGrade::Ncsc)
+    if (check.min_version < TlsVersion::Tls12 && req.ciphers == CipherGrade::Ncsc)
         ciphers += ":@SECLEVEL=0";
     SSL_set_cipher_list(ssl, ciphers.c_str());
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 
-    switch (req.mode) {
-        case VerifyMode::None:
-        case VerifyMode::Fingerprint:
+    switch (check.auth) {
+        case AuthMethod::None:
+        case AuthMethod::Fingerprint:
             break;
-        case VerifyMode::Pkix: {
+        case AuthMethod::Pkix:
+        case AuthMethod::MtaSts: {  // RFC 8461 §4.2: PKIX validation of the MX host name
             // A reference name ".example.nl" matches any subdomain (OpenSSL
             // X509_check_host); wildcards only as a whole left-most label.
             const std::vector<std::string> names =
-                req.names.empty() ? std::vector<std::string>{sni} : req.names;
+                check.names.empty() ? std::vector<std::string>{sni} : check.names;
             bool first = true;
             for (const auto& n : names) {
                 if (first) {
@@ -260,13 +267,13 @@ std::unique_ptr<ConnectionTls> ClientTls::prepare(SSL* ssl, const TlsRequirement
             }
             break;
         }
-        case VerifyMode::Dane: {
+        case AuthMethod::Dane: {
             const std::string& base = req.dane_base.empty() ? sni : req.dane_base;
             if (SSL_dane_enable(ssl, base.c_str()) <= 0) return nullptr;
             // RFC 7672 §3.1.3: DANE-EE(3) ignores names and validity dates.
             SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-            for (const auto& n : req.names) SSL_add1_host(ssl, n.c_str());
-            for (const auto& t : req.tlsa) {
+            for (const auto& n : check.names) SSL_add1_host(ssl, n.c_str());
+            for (const auto& t : check.tlsa) {
                 // RFC 7672 §3.1.3: PKIX-TA(0) and PKIX-EE(1) are unusable in SMTP.
                 if (t.usage != 2 && t.usage != 3) continue;
                 if (SSL_dane_tlsa_add(ssl, t.usage, t.selector, t.mtype, t.data.data(),
@@ -291,25 +298,25 @@ namespace {
 
 void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
     SSL* ssl = conn.ssl;
-    const TlsRequirement& req = conn.req;
+    const policy::Check& check = conn.req.check;
     const bool resumed_verified = f.resumed && conn.resumed_facts.auth != AuthLabel::None;
     if (peer) {
         f.cert_sha256 = cert_sha256(peer);
         f.spki_sha256 = spki_sha256(peer);
     }
     if (const char* name = SSL_get0_peername(ssl)) f.matched_name = name;
-    switch (req.mode) {
-        case VerifyMode::None:
+    switch (check.auth) {
+        case AuthMethod::None:
             f.result = VerifyResult::Ok;
             f.auth = AuthLabel::None;
             return;
-        case VerifyMode::Fingerprint: {
+        case AuthMethod::Fingerprint: {
             if (!peer) {
                 f.result = VerifyResult::FingerprintMismatch;
                 f.detail = "the server sent no certificate";
                 return;
             }
-            if (policy::pinned(req.fingerprints, f.cert_sha256, f.spki_sha256)) {
+            if (policy::pinned(check.fingerprints, f.cert_sha256, f.spki_sha256)) {
                 f.result = VerifyResult::Ok;
                 f.auth = AuthLabel::Fingerprint;
                 return;
@@ -321,11 +328,12 @@ void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
                        ", public key sha256:" + hex(k.data(), k.size());
             return;
         }
-        case VerifyMode::Pkix:
-        case VerifyMode::Dane:
+        case AuthMethod::Pkix:
+        case AuthMethod::MtaSts:
+        case AuthMethod::Dane:
             break;
     }
-    if (req.mode == VerifyMode::Dane && conn.usable_tlsa == 0) {
+    if (check.auth == AuthMethod::Dane && conn.usable_tlsa == 0) {
         f.result = VerifyResult::NoUsableTlsa;
         f.detail = "no TLSA record with usage 2 or 3 and a supported matching type";
         return;
@@ -348,7 +356,7 @@ void judge(ConnectionTls& conn, TlsFacts& f, X509* peer) {
         !conn.saw_dane_no_match) {
         f.result = VerifyResult::Ok;
         f.auth = AuthLabel::Pkix;
-        if (req.mode == VerifyMode::Dane) {
+        if (check.auth == AuthMethod::Dane) {
             std::uint8_t usage = 0, selector = 0, mtype = 0;
             const unsigned char* data = nullptr;
             size_t dlen = 0;

@@ -1,6 +1,6 @@
 // client_tls: outbound TLS mechanism. The caller says what to verify (a
-// TlsRequirement); this code sets up one SSL per connection and, after the
-// handshake, reports facts (TlsFacts) in policy's vocabulary (versions, TLSA
+// TlsRequirement: policy's Check plus the cipher list); this code sets up one SSL per connection
+// and, after the handshake, reports facts (TlsFacts) in policy's vocabulary (versions, TLSA
 // records, digests, labels). It never decides what a result means.
 #pragma once
 
@@ -16,30 +16,26 @@
 
 #include "policy/dns_facts.hpp"
 #include "policy/outcome.hpp"
+#include "policy/tls_decision.hpp"
 #include "policy/tls_facts.hpp"
 #include "relay/tls/openssl_ptr.hpp"
 #include "relay/tls/tls_session_cache.hpp"
 
 namespace chainmail::tls {
 
-// What the peer must prove.
-enum class VerifyMode { None, Fingerprint, Pkix, Dane };
-
 // "Good/sufficient" per the NCSC-NL TLS guidelines, or anything that encrypts
 // (for opportunistic levels, where some TLS beats plaintext).
 enum class CipherGrade { Ncsc, Opportunistic };
 
 struct TlsRequirement {
-    VerifyMode mode = VerifyMode::None;
-    // Fingerprint: SHA-256 of the leaf certificate DER or of its SPKI DER.
-    std::vector<policy::Sha256> fingerprints;
-    // Pkix and DANE-TA: accepted names; ".example.nl" = any subdomain.
-    std::vector<std::string> names;
-    // Dane: the TLSA RRset and its base domain (the MX host name, RFC 7672 §3.2.2).
-    std::vector<policy::TlsaRecord> tlsa;  // only usages 2 (DANE-TA) and 3 (DANE-EE) are used
+    // What the peer must prove, as policy decided it. MtaSts is set up as Pkix
+    // (RFC 8461 §4.2: PKIX validation of the MX host name). In tlsa only
+    // usages 2 (DANE-TA) and 3 (DANE-EE) are used. min_version Unknown (no
+    // minimum) and Ssl3 set TLS 1.0, the lowest this client speaks; without a
+    // policy check it is TLS 1.2.
+    policy::Check check{.min_version = policy::TlsVersion::Tls12};
+    // Dane: the TLSA base domain (the MX host name, RFC 7672 §3.2.2); empty: the SNI.
     std::string dane_base;
-    // Unknown (no minimum) and Ssl3 set TLS 1.0, the lowest this client speaks.
-    policy::TlsVersion min_version = policy::TlsVersion::Tls12;
     CipherGrade ciphers = CipherGrade::Ncsc;
     // `chainmail probe`: also describe the chain the peer sent (TlsFacts::chain).
     bool describe_chain = false;
@@ -88,7 +84,6 @@ struct TlsFacts {
 };
 
 std::string_view to_string(VerifyResult r);
-std::string_view to_string(VerifyMode m);
 
 // The verification profile, hashed: equal for requirements that verify alike.
 std::string requirement_profile(const TlsRequirement& req);

@@ -27,7 +27,7 @@ inline deliver::SessionOptions options(std::uint16_t port) {
     o.addresses = {asio::ip::make_address("127.0.0.1")};
     o.port = port;
     o.starttls = policy::Starttls::Required;
-    o.requirement.mode = tls::VerifyMode::None;
+    o.requirement.check.auth = policy::AuthMethod::None;
     o.connect_timeout = std::chrono::seconds(5);
     o.timeout_scale = 0.05;  // 15 s for the greeting, 30 s for the final dot
     return o;

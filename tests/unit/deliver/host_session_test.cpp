@@ -12,16 +12,32 @@ TEST_CASE("an MTA-STS check is PKIX against the policy's names", "[facts]") {
     c.names = {"mx.example.nl"};
     c.min_version = policy::TlsVersion::Tls12;
     const auto r = deliver::to_requirement(c, "mx.example.nl");
-    CHECK(r.mode == tls::VerifyMode::Pkix);
-    CHECK(r.names == std::vector<std::string>{"mx.example.nl"});
-    CHECK(r.min_version == policy::TlsVersion::Tls12);
+    CHECK(r.check.auth == policy::AuthMethod::MtaSts);
+    CHECK(r.check.names == std::vector<std::string>{"mx.example.nl"});
+    CHECK(r.check.min_version == policy::TlsVersion::Tls12);
+    CHECK(r.ciphers == tls::CipherGrade::Ncsc);
+    // RFC 8461 §4.2: set up as PKIX, so the two share a profile (and sessions).
+    c.auth = policy::AuthMethod::Pkix;
+    CHECK(tls::requirement_profile(deliver::to_requirement(c, "mx.example.nl")) ==
+          tls::requirement_profile(r));
+    // Without names, both verify the MX host name.
+    c.names.clear();
+    c.auth = policy::AuthMethod::MtaSts;
+    CHECK(deliver::to_requirement(c, "mx.example.nl").check.names ==
+          std::vector<std::string>{"mx.example.nl"});
+}
+
+TEST_CASE("a requirement without a policy check asks for TLS 1.2", "[facts]") {
+    const tls::TlsRequirement r;
+    CHECK(r.check.auth == policy::AuthMethod::None);
+    CHECK(r.check.min_version == policy::TlsVersion::Tls12);
     CHECK(r.ciphers == tls::CipherGrade::Ncsc);
 }
 
 TEST_CASE("no minimum version means opportunistic ciphers", "[facts]") {
     const auto r = deliver::to_requirement(policy::Check{}, "mx.example.nl");
-    CHECK(r.mode == tls::VerifyMode::None);
-    CHECK(r.min_version == policy::TlsVersion::Unknown);  // TLS 1.0 in OpenSSL
+    CHECK(r.check.auth == policy::AuthMethod::None);
+    CHECK(r.check.min_version == policy::TlsVersion::Unknown);  // TLS 1.0 in OpenSSL
     CHECK(r.ciphers == tls::CipherGrade::Opportunistic);
 }
 

@@ -103,23 +103,24 @@ TEST_CASE("may: without STARTTLS the delivery goes in plaintext", "[starttls]") 
 TEST_CASE("fingerprint: certificate or public-key digest", "[starttls][fingerprint]") {
     lab::Peer peer(peer_with("mx.chain.pem", "mx.key"));
     auto o = options(peer.port());
-    o.requirement.mode = tls::VerifyMode::Fingerprint;
+    o.requirement.check.auth = policy::AuthMethod::Fingerprint;
     SECTION("certificate digest matches") {
-        o.requirement.fingerprints = {lab::digest32(lab::pki().digest("tlsa201", "mx.crt"))};
+        o.requirement.check.fingerprints = {lab::digest32(lab::pki().digest("tlsa201", "mx.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
         CHECK(d.facts.tls->auth == AuthLabel::Fingerprint);
         CHECK(peer.record()["messages"].size() == 1);
     }
     SECTION("public-key digest matches, among others") {
-        o.requirement.fingerprints = {lab::digest32(lab::pki().digest("tlsa201", "self.crt")),
-                                      lab::digest32(lab::pki().digest("tlsa311", "mx.crt"))};
+        o.requirement.check.fingerprints = {lab::digest32(lab::pki().digest("tlsa201", "self.crt")),
+                                            lab::digest32(lab::pki().digest("tlsa311", "mx.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
         CHECK(d.facts.tls->auth == AuthLabel::Fingerprint);
     }
     SECTION("no digest matches: TLS failure, nothing sent") {
-        o.requirement.fingerprints = {lab::digest32(lab::pki().digest("tlsa201", "self.crt"))};
+        o.requirement.check.fingerprints = {
+            lab::digest32(lab::pki().digest("tlsa201", "self.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         CHECK(d.facts.result.failure == Failure::TlsFailed);
         REQUIRE(d.facts.tls);
@@ -131,8 +132,8 @@ TEST_CASE("fingerprint: certificate or public-key digest", "[starttls][fingerpri
 
 TEST_CASE("pkix: chain to the CA file and a matching name", "[starttls][pkix]") {
     auto o = options(0);
-    o.requirement.mode = tls::VerifyMode::Pkix;
-    o.requirement.names = {"mx.example.test"};
+    o.requirement.check.auth = policy::AuthMethod::Pkix;
+    o.requirement.check.names = {"mx.example.test"};
     SECTION("chain through an intermediate, exact name") {
         lab::Peer peer(peer_with("mx.chain.pem", "mx.key"));
         o.port = peer.port();
@@ -148,7 +149,7 @@ TEST_CASE("pkix: chain to the CA file and a matching name", "[starttls][pkix]") 
     SECTION("secure: \".example.test\" accepts a subdomain") {
         lab::Peer peer(peer_with("mx.chain.pem", "mx.key"));
         o.port = peer.port();
-        o.requirement.names = {"example.nl", ".example.test"};
+        o.requirement.check.names = {"example.nl", ".example.test"};
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
         CHECK(d.facts.tls->auth == AuthLabel::Pkix);
@@ -177,13 +178,13 @@ TEST_CASE("pkix: chain to the CA file and a matching name", "[starttls][pkix]") 
 
 TEST_CASE("dane: TLSA records decide, per RFC 7672", "[starttls][dane]") {
     auto o = options(0);
-    o.requirement.mode = tls::VerifyMode::Dane;
+    o.requirement.check.auth = policy::AuthMethod::Dane;
     o.requirement.dane_base = "mx.example.test";
-    o.requirement.names = {"mx.example.test"};
+    o.requirement.check.names = {"mx.example.test"};
     SECTION("DANE-EE 3 1 1 matches an expired self-signed cert with another name") {
         lab::Peer peer(peer_with("old.chain.pem", "old.key"));
         o.port = peer.port();
-        o.requirement.tlsa = {tlsa(3, 1, 1, lab::pki().digest("tlsa311", "old.crt"))};
+        o.requirement.check.tlsa = {tlsa(3, 1, 1, lab::pki().digest("tlsa311", "old.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
         CHECK(d.facts.tls->auth == AuthLabel::DaneEe);
@@ -193,7 +194,7 @@ TEST_CASE("dane: TLSA records decide, per RFC 7672", "[starttls][dane]") {
     SECTION("DANE-EE mismatch: TLS failure, nothing sent") {
         lab::Peer peer(peer_with("old.chain.pem", "old.key"));
         o.port = peer.port();
-        o.requirement.tlsa = {tlsa(3, 1, 1, lab::pki().digest("tlsa311", "mx.crt"))};
+        o.requirement.check.tlsa = {tlsa(3, 1, 1, lab::pki().digest("tlsa311", "mx.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         CHECK(d.facts.result.failure == Failure::TlsFailed);
         CHECK(d.facts.tls->result == VerifyResult::TlsaMismatch);
@@ -202,7 +203,7 @@ TEST_CASE("dane: TLSA records decide, per RFC 7672", "[starttls][dane]") {
     SECTION("DANE-TA 2 0 1 of the test CA with a matching name") {
         lab::Peer peer(peer_with("mx.full.pem", "mx.key"));
         o.port = peer.port();
-        o.requirement.tlsa = {tlsa(2, 0, 1, lab::pki().digest("tlsa201", "ca.crt"))};
+        o.requirement.check.tlsa = {tlsa(2, 0, 1, lab::pki().digest("tlsa201", "ca.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
         CHECK(d.facts.tls->auth == AuthLabel::DaneTa);
@@ -211,8 +212,8 @@ TEST_CASE("dane: TLSA records decide, per RFC 7672", "[starttls][dane]") {
         lab::Peer peer(peer_with("mx.full.pem", "mx.key"));
         o.port = peer.port();
         o.requirement.dane_base = "mx.example.nl";
-        o.requirement.names = {"example.nl"};
-        o.requirement.tlsa = {tlsa(2, 0, 1, lab::pki().digest("tlsa201", "ca.crt"))};
+        o.requirement.check.names = {"example.nl"};
+        o.requirement.check.tlsa = {tlsa(2, 0, 1, lab::pki().digest("tlsa201", "ca.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         CHECK(d.facts.result.failure == Failure::TlsFailed);
         CHECK(d.facts.tls->result == VerifyResult::NameMismatch);
@@ -221,7 +222,7 @@ TEST_CASE("dane: TLSA records decide, per RFC 7672", "[starttls][dane]") {
     SECTION("PKIX-TA/PKIX-EE records only: not usable, never PKIX instead") {
         lab::Peer peer(peer_with("mx.chain.pem", "mx.key"));
         o.port = peer.port();
-        o.requirement.tlsa = {tlsa(1, 1, 1, lab::pki().digest("tlsa311", "mx.crt"))};
+        o.requirement.check.tlsa = {tlsa(1, 1, 1, lab::pki().digest("tlsa311", "mx.crt"))};
         const auto d = deliver_one(shared_ctx(), o);
         CHECK(d.facts.result.failure == Failure::TlsFailed);
         CHECK(d.facts.tls->result == VerifyResult::NoUsableTlsa);
@@ -264,7 +265,7 @@ TEST_CASE("TLS versions are reported and the minimum holds", "[starttls][version
         lab::Peer peer(args);
         auto o = options(peer.port());
         o.starttls = policy::Starttls::IfOffered;
-        o.requirement.min_version = policy::TlsVersion::Tls10;
+        o.requirement.check.min_version = policy::TlsVersion::Tls10;
         o.requirement.ciphers = tls::CipherGrade::Opportunistic;
         const auto d = deliver_one(shared_ctx(), o);
         REQUIRE(d.facts.result.ok());
@@ -280,8 +281,8 @@ TEST_CASE("a second connection resumes the TLS session", "[starttls][resume]") {
     lab::Peer peer(args);
     tls::ClientTls ctx(lab::pki().path("ca.crt"));
     auto o = options(peer.port());
-    o.requirement.mode = tls::VerifyMode::Dane;
-    o.requirement.tlsa = {tlsa(3, 1, 1, lab::pki().digest("tlsa311", "old.crt"))};
+    o.requirement.check.auth = policy::AuthMethod::Dane;
+    o.requirement.check.tlsa = {tlsa(3, 1, 1, lab::pki().digest("tlsa311", "old.crt"))};
     const auto first = deliver_one(ctx, o);
     REQUIRE(first.facts.result.ok());
     CHECK_FALSE(first.facts.tls->resumed);
@@ -292,7 +293,8 @@ TEST_CASE("a second connection resumes the TLS session", "[starttls][resume]") {
     CHECK(second.facts.tls->auth == AuthLabel::DaneEe);
     SECTION("but never under another verification profile") {
         auto other = o;
-        other.requirement.tlsa.push_back(tlsa(3, 0, 1, lab::pki().digest("tlsa201", "old.crt")));
+        other.requirement.check.tlsa.push_back(
+            tlsa(3, 0, 1, lab::pki().digest("tlsa201", "old.crt")));
         const auto third = deliver_one(ctx, other);
         REQUIRE(third.facts.result.ok());
         CHECK_FALSE(third.facts.tls->resumed);
