@@ -103,11 +103,12 @@ drain_wait() {
 }
 
 # perf_start FILE: samples serve (CM_PID) with call graphs until perf_stop.
-# PERF_CALLGRAPH (default dwarf: the Release build keeps no frame pointers).
+# PERF_CALLGRAPH (default dwarf: the Release build keeps no frame pointers);
+# PERF_FREQ samples per second (default 499; dwarf call graphs are large).
 perf_start() {
     command -v perf >/dev/null || { log "perf not installed (apt-get install linux-perf)"; return 1; }
     mkdir -p "$(dirname "$1")"
-    perf record -F 499 --call-graph "${PERF_CALLGRAPH:-dwarf,16384}" -o "$1" -p "$CM_PID" \
+    perf record -F "${PERF_FREQ:-499}" --call-graph "${PERF_CALLGRAPH:-dwarf,16384}" -o "$1" -p "$CM_PID" \
         >"$1.log" 2>&1 &
     PERF_PID=$!
     sleep 0.5 # perf attaches before the load starts

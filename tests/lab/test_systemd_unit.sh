@@ -32,7 +32,8 @@ awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' || fail "exposure $level > 1.5: $
 for line in "Type=notify" "User=chainmail" "WatchdogSec=" "LogsDirectory=chainmail" \
     "RuntimeDirectory=chainmail" "ReadWritePaths=/var/spool/chainmail" \
     "ExecReload=/usr/bin/chainmail check-config -c /etc/chainmail/chainmail.yaml" \
-    "ExecStartPre=+/usr/bin/systemd-tmpfiles --create chainmail.conf"; do
+    "ExecStartPre=+/usr/bin/systemd-tmpfiles --create chainmail.conf" \
+    "SystemCallFilter=setpriority" "LimitNICE=-5"; do
     grep -q "^$line" "$unit" || fail "the unit lacks $line"
 done
 # The reload checks the file before the signal, so a bad file fails it visibly.
