@@ -6,17 +6,11 @@
 #include <unbound.h>
 #include <memory>
 
+#include "relay/handle/free_deleter.hpp"
+
 namespace chainmail::resolve {
 
-template <auto Free>
-struct UbDeleter {
-    template <typename T>
-    void operator()(T* p) const noexcept {
-        if (p) Free(p);
-    }
-};
-
-using UbCtxPtr = std::unique_ptr<ub_ctx, UbDeleter<ub_ctx_delete>>;
-using UbResultPtr = std::unique_ptr<ub_result, UbDeleter<ub_resolve_free>>;
+using UbCtxPtr = std::unique_ptr<ub_ctx, handle::FreeDeleter<ub_ctx_delete>>;
+using UbResultPtr = std::unique_ptr<ub_result, handle::FreeDeleter<ub_resolve_free>>;
 
 }  // namespace chainmail::resolve

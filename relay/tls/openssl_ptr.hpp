@@ -10,24 +10,18 @@
 #include <openssl/x509v3.h>
 #include <memory>
 
+#include "relay/handle/free_deleter.hpp"
+
 namespace chainmail::tls {
 
-template <auto Free>
-struct Deleter {
-    template <typename T>
-    void operator()(T* p) const noexcept {
-        if (p) Free(p);
-    }
-};
-
-using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
-using SslPtr = std::unique_ptr<SSL, Deleter<SSL_free>>;
-using SslSessionPtr = std::unique_ptr<SSL_SESSION, Deleter<SSL_SESSION_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, handle::FreeDeleter<SSL_CTX_free>>;
+using SslPtr = std::unique_ptr<SSL, handle::FreeDeleter<SSL_free>>;
+using SslSessionPtr = std::unique_ptr<SSL_SESSION, handle::FreeDeleter<SSL_SESSION_free>>;
+using X509Ptr = std::unique_ptr<X509, handle::FreeDeleter<X509_free>>;
+using X509StorePtr = std::unique_ptr<X509_STORE, handle::FreeDeleter<X509_STORE_free>>;
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, handle::FreeDeleter<EVP_PKEY_free>>;
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, handle::FreeDeleter<EVP_MD_CTX_free>>;
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, handle::FreeDeleter<GENERAL_NAMES_free>>;
+using BioPtr = std::unique_ptr<BIO, handle::FreeDeleter<BIO_free_all>>;
 
 }  // namespace chainmail::tls
