@@ -223,6 +223,10 @@ class Connection {
     boost::asio::awaitable<policy::SmtpReply> read_reply(Stage s, StepResult& r);
     boost::asio::awaitable<bool> send(std::string_view bytes, Stage s, StepResult& r);
     boost::asio::awaitable<bool> send_body(const Message& m, StepResult& r);
+    // RSET before a transaction on a reused connection: reset() sends it and
+    // reads the reply; reset_reply() reads the reply of one sent in a group.
+    boost::asio::awaitable<bool> reset(StepResult& r);
+    boost::asio::awaitable<bool> reset_reply(StepResult& r);
     void io_failed(const boost::system::error_code& ec, Stage s, StepResult& r);
 
     std::string inbuf_;

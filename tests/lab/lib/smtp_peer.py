@@ -135,7 +135,8 @@ class Handler:
         return "250 2.0.0 Ok: queued"
 
     async def handle_RSET(self, server, session, envelope):
-        self.event(server, "RSET")
+        buffered = bytes(getattr(server._reader, "_buffer", b"")).upper()
+        self.event(server, "RSET", pipelined=b"MAIL FROM" in buffered and b"DATA" in buffered)
         return "250 2.0.0 Ok"
 
 

@@ -46,6 +46,29 @@ TEST_CASE("two transactions share one connection, with RSET between", "[transact
     CHECK(rec["messages"].size() == 2);
     CHECK(rec["messages"][1]["rcpt_tos"][0] == "carol@example.test");
     CHECK(peer.count("RSET") == 1);
+    // RFC 2920 §3.1: with PIPELINING the RSET opens the next group (one
+    // round trip fewer per message); without it, it goes on its own.
+    bool rset_pipelined = false;
+    for (const auto& e : rec["events"])
+        if (e["cmd"] == "RSET") rset_pipelined = e["pipelined"] == true;
+    CHECK(rset_pipelined);
+}
+
+TEST_CASE("without PIPELINING the RSET between transactions goes on its own", "[transaction]") {
+    lab::Peer peer({"--no-pipelining"});
+    auto o = options(peer.port());
+    o.starttls = policy::Starttls::Never;
+    auto second = message(kData);
+    second.recipients = {{"carol@example.test", 0, {}}};
+    const auto d = deliver_all(shared_ctx(), o, {message(kData), second});
+    REQUIRE(d.tx.size() == 2);
+    CHECK(d.tx[1].delivered(0));
+    const auto rec = peer.record();
+    CHECK(rec["connections"] == 1);
+    CHECK(rec["messages"].size() == 2);
+    CHECK(peer.count("RSET") == 1);
+    for (const auto& e : rec["events"])
+        if (e["cmd"] == "RSET") CHECK(e["pipelined"] == false);
 }
 
 TEST_CASE("each recipient gets its own reply", "[transaction]") {
