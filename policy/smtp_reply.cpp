@@ -104,6 +104,7 @@ Extensions parse_ehlo(const SmtpReply& r) {
         const std::string line = upper(r.lines[i]);
         const std::string key = line.substr(0, line.find(' '));
         if (key == "PIPELINING") e.pipelining = true;
+        if (key == "CHUNKING") e.chunking = true;
         if (key == "STARTTLS") e.starttls = true;
         if (key == "8BITMIME") e.eightbitmime = true;
         if (key == "SMTPUTF8") e.smtputf8 = true;

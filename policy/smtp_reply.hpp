@@ -49,6 +49,7 @@ class ReplyParser {
 struct Extensions {
     bool esmtp = false;  // EHLO accepted (false after a HELO fallback)
     bool pipelining = false;
+    bool chunking = false;  // RFC 3030 §2: BDAT instead of DATA
     bool starttls = false;
     bool eightbitmime = false;
     bool smtputf8 = false;

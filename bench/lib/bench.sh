@@ -251,7 +251,7 @@ report() {
     declare -A LABEL=(
         [nodelivery]="chainmail \`--no-delivery\`"
         [refuse]="delivering: the destination refuses (each message deferred once)"
-        [tls]="delivering: to a live STARTTLS sink"
+        [tls]="delivering: to a live STARTTLS sink$([ -n "${SINK_CHUNKING:-}" ] && echo " offering CHUNKING (BDAT)" || echo " without CHUNKING (DATA)")"
     )
     {
         echo "# chainmail acceptance benchmark"

@@ -2,12 +2,13 @@
 // IP:PORT listeners (one thread, Boost.Asio), discards it, and records for each
 // message its X-Bench-Id and the CLOCK_MONOTONIC time its end of data arrived.
 // Offers PIPELINING and STARTTLS (session tickets and a server session cache,
-// so clients can resume); counts connections and full vs resumed handshakes.
+// so clients can resume), and with --chunking CHUNKING (BDAT, RFC 3030);
+// counts connections and full vs resumed handshakes.
 // --gate holds every greeting until SIGUSR1 (a pre-queued relay is released at
 // once). SIGTERM, SIGINT or --max-seconds write the report and end the process.
 //
 // usage: sink --listen IP:PORT... --report FILE [--status FILE] [--cert PEM --key PEM]
-//             [--gate] [--max-seconds N]
+//             [--chunking] [--gate] [--max-seconds N]
 // FILE gets one "listener ..." line per listener and a "total ..." line;
 // FILE.arrivals gets "ID T_NS" per message (ID -1 when the message had none).
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange
@@ -63,6 +64,7 @@ struct Sink {
     asio::io_context io{1};
     ssl::context tls{ssl::context::tls_server};
     bool has_tls = false;
+    bool chunking = false;
     bool gated = false;
     asio::steady_timer gate{io};
     std::int64_t release_ns = 0;
@@ -177,6 +179,10 @@ class Session {
                 if (!data_step()) return Step::More;
                 continue;
             }
+            if (chunk_left_ > 0 || in_chunk_) {
+                if (!chunk_step()) return Step::More;
+                continue;
+            }
             char* start = buf_.data() + b_;
             auto* nl = static_cast<char*>(std::memchr(start, '\n', e_ - b_));
             if (nl == nullptr) {
@@ -189,6 +195,7 @@ class Session {
             const std::size_t len = static_cast<std::size_t>(nl - start) + 1;
             b_ += len;
             const Step s = command(start, len);
+            if (in_chunk_ && chunk_left_ == 0) chunk_step();  // "BDAT 0 LAST"
             if (s != Step::More) return s;
         }
         return Step::More;
@@ -198,6 +205,7 @@ class Session {
         if (is_verb(line, len, "EHLO")) {
             out_ += "250-sink.bench\r\n250-PIPELINING\r\n250-SIZE 104857600\r\n250-8BITMIME\r\n";
             if (sink_.has_tls && !tls_) out_ += "250-STARTTLS\r\n";
+            if (sink_.chunking) out_ += "250-CHUNKING\r\n";
             out_ += "250 ENHANCEDSTATUSCODES\r\n";
         } else if (is_verb(line, len, "HELO")) {
             out_ += "250 sink.bench\r\n";
@@ -210,7 +218,22 @@ class Session {
             data_ = true;
             data_start_ = true;
             head_.clear();
+        } else if (sink_.chunking && is_verb(line, len, "BDAT")) {
+            // RFC 3030 §2: "BDAT size [LAST]", then exactly size octets.
+            char* end = nullptr;
+            const unsigned long long n = std::strtoull(line + 5, &end, 10);
+            if (end == line + 5) {
+                out_ += "501 5.5.4 Syntax: BDAT size [LAST]\r\n";
+                return Step::More;
+            }
+            while (*end == ' ') ++end;
+            if (head_chunks_ == 0) head_.clear();
+            ++head_chunks_;
+            chunk_left_ = n;
+            chunk_last_ = ::strncasecmp(end, "LAST", 4) == 0;
+            in_chunk_ = true;
         } else if (is_verb(line, len, "RSET") || is_verb(line, len, "NOOP")) {
+            head_chunks_ = 0;
             out_ += "250 2.0.0 Ok\r\n";
         } else if (is_verb(line, len, "QUIT")) {
             out_ += "221 2.0.0 Bye\r\n";
@@ -260,6 +283,27 @@ class Session {
         return true;
     }
 
+    // One step of a BDAT chunk: true when it is complete (state back to commands).
+    bool chunk_step() {
+        const std::size_t take =
+            static_cast<std::size_t>(std::min<unsigned long long>(chunk_left_, e_ - b_));
+        keep_head(buf_.data() + b_, take);
+        b_ += take;
+        chunk_left_ -= take;
+        if (chunk_left_ > 0) return false;
+        in_chunk_ = false;
+        if (!chunk_last_) {
+            out_ += "250 2.0.0 Ok: chunk\r\n";
+            return true;
+        }
+        head_chunks_ = 0;
+        count(&Counters::messages);
+        if (!tls_) count(&Counters::plain_messages);
+        sink_.arrivals.push_back({bench_id(head_), now_ns()});
+        out_ += "250 2.0.0 Ok: queued\r\n";
+        return true;
+    }
+
     void keep_head(const char* p, std::size_t n) {
         if (head_.size() >= kHeaderScan) return;
         if (head_.empty()) head_ = "\n";  // so the first header line matches "\nX-..."
@@ -276,6 +320,10 @@ class Session {
     bool tls_ = false;
     bool data_ = false;
     bool data_start_ = false;
+    unsigned long long chunk_left_ = 0;  // octets of the current BDAT chunk still to come
+    bool in_chunk_ = false;
+    bool chunk_last_ = false;
+    int head_chunks_ = 0;  // chunks of this message so far (head_ starts at the first)
 };
 
 // Runs until io.stop(): the process lifetime (--max-seconds) bounds it.
@@ -360,7 +408,7 @@ asio::awaitable<void> status_loop(Sink& sink) {
 int usage() {
     std::fprintf(stderr,
                  "usage: sink --listen IP:PORT... --report FILE [--status FILE]\n"
-                 "            [--cert PEM --key PEM] [--gate] [--max-seconds N]\n");
+                 "            [--cert PEM --key PEM] [--chunking] [--gate] [--max-seconds N]\n");
     return 2;
 }
 
@@ -386,6 +434,8 @@ int main(int argc, char** argv) {
             key = argv[++i];
         } else if (a == "--max-seconds" && has_val) {
             max_s = std::atoi(argv[++i]);
+        } else if (a == "--chunking") {
+            sink.chunking = true;
         } else if (a == "--gate") {
             sink.gated = true;
         } else {

@@ -134,9 +134,10 @@ struct Message {
     bool smtputf8 = false;
     bool requiretls = false;
     std::string_view data;  // CRLF lines, not dot-stuffed; kept alive by the caller
-    // Asked right before the final dot; false: the connection is closed
-    // without it, so the next hop discards the transaction (RFC 5321 §3.3:
-    // nothing is delivered before the end of mail data is acknowledged).
+    // Asked right before the final dot (with BDAT: before the one chunk is
+    // sent); false: the connection is closed without it, so the next hop
+    // discards the transaction (RFC 5321 §3.3: nothing is delivered before
+    // the end of mail data is acknowledged).
     std::function<bool()> go_ahead;
 };
 
@@ -145,7 +146,8 @@ struct TransactionResult {
     policy::SmtpReply mail;               // code 0: not sent
     std::vector<policy::SmtpReply> rcpt;  // one per recipient, same order; code 0: not sent
     policy::SmtpReply data;               // final reply after the dot (or the DATA refusal)
-    bool pipelined = false;               // MAIL, RCPTs and DATA went in one write
+    bool pipelined = false;               // MAIL, RCPTs and DATA (or BDAT) went in one write
+    bool chunked = false;                 // the message went as one BDAT ... LAST (RFC 3030)
     bool dsn_dropped = false;             // DSN parameters withheld: the peer lacks DSN ("relayed")
     bool delivered(std::size_t i) const {
         return result.ok() && rcpt.at(i).positive() && data.positive();
@@ -223,6 +225,11 @@ class Connection {
     boost::asio::awaitable<policy::SmtpReply> read_reply(Stage s, StepResult& r);
     boost::asio::awaitable<bool> send(std::string_view bytes, Stage s, StepResult& r);
     boost::asio::awaitable<bool> send_body(const Message& m, StepResult& r);
+    // RFC 3030 §2: `head` (commands pipelined before it, or empty), then
+    // "BDAT <size> LAST" and the message as it is, not dot-stuffed.
+    boost::asio::awaitable<bool> send_chunk(const Message& m, std::string& head, StepResult& r);
+    // Asked right before the end of the data leaves (Message::go_ahead).
+    bool go_ahead(const Message& m, StepResult& r);
     // RSET before a transaction on a reused connection: reset() sends it and
     // reads the reply; reset_reply() reads the reply of one sent in a group.
     boost::asio::awaitable<bool> reset(StepResult& r);

@@ -1,5 +1,6 @@
 // The mail transaction of smtp_client: MAIL, RCPT, DATA (pipelined when the
-// peer offers it, RFC 2920), the dot-stuffed body and the per-recipient replies.
+// peer offers it, RFC 2920), the dot-stuffed body and the per-recipient replies;
+// or, when the peer offers CHUNKING (RFC 3030), BDAT with the body as it is.
 #include "policy/failure_table.hpp"
 #include "policy/smtp_codec.hpp"
 #include "relay/deliver/smtp_client.hpp"
@@ -80,16 +81,45 @@ asio::awaitable<bool> Connection::send_body(const Message& m, StepResult& r) {
         if (off + kBodyBlock >= data.size()) break;
         if (!co_await send(block, Stage::Body, r)) co_return false;
     }
-    if (m.go_ahead && !m.go_ahead()) {
-        // The last moment to call it back: without the final dot the next
-        // hop has nothing to deliver (RFC 5321 §3.3, §4.1.1.4).
-        close();
-        r = StepResult{Failure::Lost, Stage::Dot, {}, "stopped before the end of data"};
-        co_return false;
-    }
+    if (!go_ahead(m, r)) co_return false;
     // RFC 5321 §4.1.1.4: the data ends with CRLF "." CRLF.
     block += (!data.empty() && !ends_with_crlf(data)) ? "\r\n.\r\n" : ".\r\n";
     co_return co_await send(block, Stage::Dot, r);
+}
+
+bool Connection::go_ahead(const Message& m, StepResult& r) {
+    if (!m.go_ahead || m.go_ahead()) return true;
+    // The last moment to call it back: without the final dot (or the last
+    // chunk) the next hop has nothing to deliver (RFC 5321 §3.3, §4.1.1.4;
+    // RFC 3030 §2).
+    close();
+    r = StepResult{Failure::Lost, Stage::Dot, {}, "stopped before the end of data"};
+    return false;
+}
+
+asio::awaitable<bool> Connection::send_chunk(const Message& m, std::string& head, StepResult& r) {
+    if (!go_ahead(m, r)) co_return false;
+    // RFC 3030 §2: exactly <size> octets follow the BDAT line; no dot-stuffing
+    // and no end marker. One chunk with LAST: the whole message is in memory.
+    const std::string_view data = m.data;
+    const bool add_crlf = !data.empty() && !ends_with_crlf(data);
+    const std::size_t size = data.size() + (add_crlf ? 2 : 0);
+    head += "BDAT " + std::to_string(size) + " LAST\r\n";
+    if (data.size() <= kBodyBlock) {
+        // Commands, BDAT and the message in one write (over TLS, one record).
+        head.append(data);
+        if (add_crlf) head += "\r\n";
+        co_return co_await send(head, Stage::Dot, r);
+    }
+    if (!co_await send(head, Stage::Body, r)) co_return false;
+    for (std::size_t off = 0; off < data.size(); off += kBodyBlock) {
+        const std::string_view block = data.substr(off, kBodyBlock);
+        const bool last = off + kBodyBlock >= data.size() && !add_crlf;
+        if (!co_await send(block, last ? Stage::Dot : Stage::Body, r)) co_return false;
+    }
+    if (!add_crlf) co_return true;
+    const std::string_view crlf = "\r\n";
+    co_return co_await send(crlf, Stage::Dot, r);
 }
 
 asio::awaitable<bool> Connection::reset(StepResult& r) {
@@ -180,15 +210,25 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
         rcpts.push_back(std::move(line));
     }
 
+    // RFC 3030: with CHUNKING the message goes as one "BDAT <size> LAST",
+    // not dot-stuffed, and its reply is the final one: no 354 round trip.
+    // With PIPELINING too it joins the group (RFC 3030 §4.2): the whole
+    // message costs one round trip. Used whenever offered, as Exim does.
+    const bool bdat = e.chunking;
+    t.chunked = bdat;
     policy::SmtpReply data_reply;
     if (e.pipelining) {
         // RFC 2920 §3.1: MAIL, RCPTs and DATA in one group; replies in order.
         std::string batch = rset ? "RSET\r\n" : "";
         batch += mail + "\r\n";
         for (const auto& l : rcpts) batch += l + "\r\n";
-        batch += "DATA\r\n";
         t.pipelined = true;
-        if (!co_await send(batch, Stage::Mail, r)) co_return t;
+        if (bdat) {
+            if (!co_await send_chunk(m, batch, r)) co_return t;
+        } else {
+            batch += "DATA\r\n";
+            if (!co_await send(batch, Stage::Mail, r)) co_return t;
+        }
         if (rset) {
             const bool reset_ok = co_await reset_reply(r);
             if (!reset_ok) co_return t;
@@ -199,7 +239,9 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
             t.rcpt[i] = co_await read_reply(Stage::Rcpt, r);
             if (!r.ok()) co_return t;
         }
-        data_reply = co_await read_reply(Stage::Data, r);
+        // RFC 3030 §2: a chunk behind a refused MAIL or with no recipient is
+        // refused and discarded by the receiver; its reply is read all the same.
+        data_reply = co_await read_reply(bdat ? Stage::Dot : Stage::Data, r);
         if (!r.ok()) co_return t;
     } else {
         t.mail = co_await command(mail, Stage::Mail, r);
@@ -214,7 +256,7 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
     std::size_t accepted = 0;
     for (const auto& rp : t.rcpt) accepted += rp.positive() ? 1 : 0;
     if (!t.mail.positive() || accepted == 0) {
-        if (data_reply.code == 354) {
+        if (!bdat && data_reply.code == 354) {
             // RFC 2920 §3.1: DATA accepted although no recipient was: end it empty.
             policy::SmtpReply dot = co_await command(".", Stage::Dot, r);
             if (!r.ok()) co_return t;
@@ -226,19 +268,29 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
         }
         co_return t;
     }
-    if (!e.pipelining) {
-        data_reply = co_await command("DATA", Stage::Data, r);
+    if (bdat) {
+        if (!e.pipelining) {
+            std::string none;
+            if (!co_await send_chunk(m, none, r)) co_return t;
+            data_reply = co_await read_reply(Stage::Dot, r);
+            if (!r.ok()) co_return t;
+        }
+        t.data = data_reply;
+    } else {
+        if (!e.pipelining) {
+            data_reply = co_await command("DATA", Stage::Data, r);
+            if (!r.ok()) co_return t;
+        }
+        if (data_reply.code != 354) {
+            t.data = data_reply;
+            r = StepResult{Failure::Reply, Stage::Data, data_reply,
+                           "DATA refused: " + data_reply.str()};
+            co_return t;
+        }
+        if (!co_await send_body(m, r)) co_return t;
+        t.data = co_await read_reply(Stage::Dot, r);
         if (!r.ok()) co_return t;
     }
-    if (data_reply.code != 354) {
-        t.data = data_reply;
-        r = StepResult{Failure::Reply, Stage::Data, data_reply,
-                       "DATA refused: " + data_reply.str()};
-        co_return t;
-    }
-    if (!co_await send_body(m, r)) co_return t;
-    t.data = co_await read_reply(Stage::Dot, r);
-    if (!r.ok()) co_return t;
     if (!t.data.positive()) {
         r = StepResult{Failure::Reply, Stage::Dot, t.data, "message refused: " + t.data.str()};
     }

@@ -246,17 +246,18 @@ class Lab:
     # --- a message and its fate -------------------------------------------
 
     def send(self, rcpt, sender=None, subject="outbound lab", headers=(), source_ip=None,
-             starttls=False, mail_options=()):
+             starttls=False, mail_options=(), body=None):
         """headers: extra "Name: value" lines; source_ip: the client's address
         (any 127/8 address); starttls: STARTTLS first (the listener needs
-        listen_tls); mail_options: MAIL FROM parameters such as REQUIRETLS."""
+        listen_tls); mail_options: MAIL FROM parameters such as REQUIRETLS;
+        body: the body's CRLF lines (default: one line naming rcpt)."""
         assert self.proc.poll() is None, \
             f"serve exited with {self.proc.returncode}:\n{self.serve_log()}"
         sender = sender or f"sender@{self.sender_domain}"
         mid = f"<{uuid.uuid4().hex}@{self.sender_domain}>"
         extra = "".join(h + "\r\n" for h in headers)
         msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n{extra}"
-               f"Message-ID: {mid}\r\n\r\nbody for {rcpt}\r\n")
+               f"Message-ID: {mid}\r\n\r\n" + (body or f"body for {rcpt}\r\n"))
         source = (source_ip, 0) if source_ip else None
         with smtplib.SMTP("127.0.0.1", self.listen_port, timeout=10,
                           source_address=source) as s:

@@ -1,7 +1,8 @@
 """Debian's Postfix as the receiving MTA: a private instance with a
 certificate from the test CA takes mail from chainmail under `dane-only`
 (TLSA 3 1 1, DANE-EE) and under `verify` (PKIX), and logs the TLS session
-and the message it accepted."""
+and the message it accepted. Postfix offers CHUNKING, so the message goes
+as BDAT (RFC 3030); a body check proves its octets arrive unchanged."""
 import os
 import re
 import subprocess
@@ -38,10 +39,17 @@ class OutboundPostfix(unittest.TestCase):
                         on_tls_failure="defer")
             lab.partner(name="pf-verify", domains=["pf-verify.secure.lab"], tls="verify",
                         on_tls_failure="defer")
+            os.makedirs(os.path.join(cls.pf_dir, "etc"), exist_ok=True)
+            with open(os.path.join(cls.pf_dir, "etc", "body_checks"), "w") as f:
+                f.write("/^\\.\\./ REJECT doubled dot: the data was dot-stuffed under BDAT\n"
+                        "/^\\.one leading dot$/ WARN single dot arrived\n")
             for step in (("pf_create", cls.pf_dir, str(lab.port)),
                          ("pf_conf", cls.pf_dir, f"smtpd_tls_cert_file = {chain}",
                           f"smtpd_tls_key_file = {key}", "smtpd_tls_security_level = may",
                           "smtpd_tls_loglevel = 1", "myhostname = mx.pf-dane.secure.lab",
+                          # BDAT octets are not dot-stuffed: a doubled dot would
+                          # be refused, the single one is logged when it arrives.
+                          f"body_checks = regexp:{cls.pf_dir}/etc/body_checks",
                           # Accept for any domain, keep nothing.
                           "default_transport = discard:lab", "relay_transport = discard:lab"),
                          ("pf_start", cls.pf_dir)):
@@ -64,8 +72,8 @@ class OutboundPostfix(unittest.TestCase):
         with open(os.path.join(self.pf_dir, "maillog")) as f:
             return f.read()
 
-    def deliver(self, rcpt, policy, auth, host):
-        mid = self.lab.send(rcpt)
+    def deliver(self, rcpt, policy, auth, host, body=None):
+        mid = self.lab.send(rcpt, body=body)
         e = self.lab.wait_log(rcpt, {"delivered", "deferred", "bounced"})
         self.assertEqual(e["event"], "delivered", f"{e}\n--- postfix:\n{self.maillog()[-3000:]}")
         self.assertEqual(e["policy"], policy, e)
@@ -94,6 +102,24 @@ class OutboundPostfix(unittest.TestCase):
 
     def test_verify_delivers_to_postfix(self):
         self.deliver("b@pf-verify.secure.lab", "verify", "pkix", self.verify_host)
+
+    def test_bdat_to_postfix_keeps_the_octets(self):
+        # RFC 3030: Postfix offers CHUNKING, so chainmail sends BDAT ... LAST
+        # and the message as it is (a leading dot is not doubled).
+        rcpt = "c@pf-verify.secure.lab"
+        self.deliver(rcpt, "verify", "pkix", self.verify_host,
+                     body="first line\r\n.one leading dot\r\nlast line\r\n")
+        log = self.maillog()
+        self.assertIn("single dot arrived", log, log[-3000:])
+        self.assertNotIn("doubled dot", log, log[-3000:])
+        # Postfix counts each session's commands when it disconnects (an idle
+        # connection is kept 2 s for the next message, then QUIT).
+        bdat = re.compile(r"disconnect from \S+\[127\.0\.0\.1\].* bdat=\d+")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not bdat.search(self.maillog()):
+            time.sleep(0.2)
+        self.assertRegex(self.maillog(), bdat)
+        self.assertNotRegex(self.maillog(), r"disconnect from .* data=\d+")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ records every command event and every message into the --record JSON file,
 with whether TLS was up at that moment. Options make it a good or a bad peer:
 STARTTLS with a given certificate, no STARTTLS, a STARTTLS-stripping
 middlebox, replies injected behind the 220 to STARTTLS, a maximum TLS
-version, PIPELINING, DSN, REQUIRETLS (after STARTTLS), SIZE, refused recipients.
+version, PIPELINING, CHUNKING (BDAT, RFC 3030), DSN, REQUIRETLS (after
+STARTTLS), SIZE, refused recipients.
 Stops on SIGTERM, when its parent dies, or after --lifetime seconds.
 """
 import argparse
@@ -97,6 +98,8 @@ class Handler:
         extra = []
         if self.args.pipelining:
             extra.append("250-PIPELINING")
+        if self.args.chunking:
+            extra.append("250-CHUNKING")
         if self.args.dsn:
             extra.append("250-DSN")
         if self.args.requiretls and server._tls_protocol is not None:
@@ -106,7 +109,7 @@ class Handler:
     async def handle_MAIL(self, server, session, envelope, address, options):
         buffered = bytes(getattr(server._reader, "_buffer", b"")).upper()
         self.event(server, "MAIL", arg=address, options=options + server._dsn_mail,
-                   pipelined=b"RCPT TO" in buffered and b"DATA" in buffered)
+                   pipelined=b"RCPT TO" in buffered and (b"DATA" in buffered or b"BDAT" in buffered))
         if self.args.reject_mail:
             return "550 5.7.1 sender refused"
         envelope.mail_from = address
@@ -126,7 +129,10 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         info = tls_info(server)
         self.event(server, "DATA")
-        msg = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+        return self.keep(envelope, info, "DATA")
+
+    def keep(self, envelope, info, via):
+        msg = {"via": via, "mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                "mail_options": envelope.mail_options, "rcpt_options": envelope.rcpt_options,
                "data": envelope.original_content.decode("utf-8", "replace")}
         msg.update(info)
@@ -136,7 +142,8 @@ class Handler:
 
     async def handle_RSET(self, server, session, envelope):
         buffered = bytes(getattr(server._reader, "_buffer", b"")).upper()
-        self.event(server, "RSET", pipelined=b"MAIL FROM" in buffered and b"DATA" in buffered)
+        self.event(server, "RSET", pipelined=b"MAIL FROM" in buffered
+                   and (b"DATA" in buffered or b"BDAT" in buffered))
         return "250 2.0.0 Ok"
 
 
@@ -169,6 +176,36 @@ class PeerSMTP(SMTP):
     async def smtp_RCPT(self, arg):
         arg, self._dsn_rcpt = self._take_dsn(arg)
         await super().smtp_RCPT(arg)
+
+    async def smtp_BDAT(self, arg):
+        """RFC 3030 §2: exactly SIZE octets follow "BDAT SIZE [LAST]"; they are
+        read even when the chunk is refused, so that the session stays in step."""
+        if not self._args.chunking:
+            await self.push("502 5.5.1 BDAT not offered")
+            return
+        words = (arg or "").split()
+        if not words or not words[0].isdigit() or len(words) > 2 or (
+                len(words) == 2 and words[1].upper() != "LAST"):
+            await self.push("501 5.5.4 Syntax: BDAT size [LAST]")  # no octets to read
+            return
+        chunk = await self._reader.readexactly(int(words[0]))
+        last = len(words) == 2
+        self.event_handler.event(self, "BDAT", arg=arg, size=len(chunk), last=last)
+        if not self.envelope.rcpt_tos:
+            await self.push("554 5.5.1 Error: no valid recipients")
+            return
+        self._bdat = getattr(self, "_bdat", b"") + chunk
+        if not last:
+            await self.push(f"250 2.0.0 {len(chunk)} octets received")
+            return
+        self.envelope.original_content, self._bdat = self._bdat, b""
+        status = self.event_handler.keep(self.envelope, tls_info(self), "BDAT")
+        self._set_post_data_state()
+        await self.push(status)
+
+    def _set_rset_state(self):
+        super()._set_rset_state()
+        self._bdat = b""  # RSET drops chunks of an unfinished BDAT transaction
 
     async def smtp_STARTTLS(self, arg):
         self.event_handler.event(self, "STARTTLS")
@@ -228,6 +265,7 @@ def main():
                    help='replies sent behind "220 Ready to start TLS" in the same write; '
                         'lines separated by a literal \\r\\n')
     p.add_argument("--no-pipelining", dest="pipelining", action="store_false")
+    p.add_argument("--chunking", action="store_true", help="offer CHUNKING (BDAT, RFC 3030)")
     p.add_argument("--dsn", action="store_true")
     p.add_argument("--requiretls", action="store_true")
     p.add_argument("--size", type=int, default=33554432)

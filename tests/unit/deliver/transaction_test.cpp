@@ -71,6 +71,101 @@ TEST_CASE("without PIPELINING the RSET between transactions goes on its own", "[
         if (e["cmd"] == "RSET") CHECK(e["pipelined"] == false);
 }
 
+// RFC 3030: with CHUNKING the message goes as "BDAT <size> LAST" and its
+// octets as they are: a line starting with a dot is not doubled.
+TEST_CASE("with CHUNKING the message goes as one BDAT LAST, not dot-stuffed", "[transaction]") {
+    const auto pipelining = GENERATE(true, false);
+    std::vector<std::string> args{"--chunking"};
+    if (!pipelining) args.push_back("--no-pipelining");
+    lab::Peer peer(args);
+    auto o = options(peer.port());
+    o.starttls = policy::Starttls::Never;
+    auto second = message(kData);
+    second.recipients = {{"carol@example.test", 0, {}}};
+    const auto d = deliver_all(shared_ctx(), o, {message(kData), second});
+    REQUIRE(d.tx.size() == 2);
+    for (const auto& t : d.tx) {
+        CHECK(t.chunked);
+        CHECK(t.pipelined == pipelining);
+        CHECK(t.delivered(0));
+        CHECK(t.data.code == 250);
+    }
+    const auto rec = peer.record();
+    CHECK(rec["connections"] == 1);
+    REQUIRE(rec["messages"].size() == 2);
+    for (const auto& msg : rec["messages"]) {
+        CHECK(msg["via"] == "BDAT");
+        CHECK(msg["data"] == std::string(kData));
+    }
+    CHECK(peer.count("DATA") == 0);
+    CHECK(peer.count("BDAT") == 2);
+    for (const auto& e : rec["events"]) {
+        if (e["cmd"] == "BDAT") {
+            CHECK(e["last"] == true);
+            CHECK(e["size"] == kData.size());
+        }
+        // With PIPELINING the group is RSET, MAIL, RCPT and BDAT with the message.
+        if (e["cmd"] == "MAIL" || e["cmd"] == "RSET") CHECK(e["pipelined"] == pipelining);
+    }
+}
+
+TEST_CASE("BDAT: a large message without a final CRLF arrives whole", "[transaction]") {
+    lab::Peer peer({"--chunking"});
+    auto o = options(peer.port());
+    o.starttls = policy::Starttls::Never;
+    std::string big = "Subject: big\r\n\r\n";
+    for (int i = 0; big.size() < 200 * 1024; ++i)
+        big += (i % 7 ? "line " : ".dot ") + std::to_string(i) + "\r\n";
+    big += ".last line without CRLF";
+    const auto d = deliver_all(shared_ctx(), o, {message(big)});
+    REQUIRE(d.tx.size() == 1);
+    CHECK(d.tx[0].chunked);
+    CHECK(d.tx[0].delivered(0));
+    const auto msgs = peer.record()["messages"];
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0]["data"] == big + "\r\n");  // one CRLF added, as with DATA
+}
+
+TEST_CASE("BDAT: refused recipients end the transaction and the connection stays in step",
+          "[transaction]") {
+    const auto pipelining = GENERATE(true, false);
+    std::vector<std::string> args{"--chunking", "--reject-rcpt", "nobody@example.test"};
+    if (!pipelining) args.push_back("--no-pipelining");
+    lab::Peer peer(args);
+    auto o = options(peer.port());
+    o.starttls = policy::Starttls::Never;
+    auto refused = message(kData);
+    refused.recipients = {{"nobody@example.test", 0, {}}};
+    const auto d = deliver_all(shared_ctx(), o, {refused, message(kData)});
+    REQUIRE(d.tx.size() == 2);
+    CHECK(d.tx[0].result.failure == Failure::Reply);
+    CHECK(d.tx[0].result.stage == deliver::Stage::Rcpt);
+    CHECK(d.tx[0].rcpt[0].code == 550);
+    CHECK_FALSE(d.tx[0].delivered(0));
+    // The next message on the same connection is read correctly: the
+    // refused chunk's octets were consumed, not taken for commands.
+    CHECK(d.tx[1].delivered(0));
+    const auto msgs = peer.record()["messages"];
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0]["rcpt_tos"] == nlohmann::json::array({"bob@example.test"}));
+    // Without PIPELINING no chunk is sent when no recipient was accepted.
+    CHECK(peer.count("BDAT") == (pipelining ? 2 : 1));
+}
+
+TEST_CASE("BDAT: a message the caller calls back is not sent", "[transaction]") {
+    lab::Peer peer({"--chunking"});
+    auto o = options(peer.port());
+    o.starttls = policy::Starttls::Never;
+    auto m = message(kData);
+    m.go_ahead = [] { return false; };
+    const auto d = deliver_all(shared_ctx(), o, {m});
+    REQUIRE(d.tx.size() == 1);
+    CHECK(d.tx[0].result.failure == Failure::Lost);
+    CHECK(peer.count("BDAT") == 0);
+    CHECK(peer.count("MAIL") == 0);
+    CHECK(peer.record()["messages"].empty());
+}
+
 TEST_CASE("each recipient gets its own reply", "[transaction]") {
     const auto pipelining = GENERATE(true, false);
     std::vector<std::string> args{"--reject-rcpt", "nobody@example.test"};

@@ -76,7 +76,7 @@ TEST_CASE("replies that are not SMTP are malformed", "[reply]") {
 TEST_CASE("EHLO keywords", "[reply]") {
     ReplyParser p;
     feed_all(p, {"250-mx.example.test", "250-PIPELINING", "250-SIZE 1000", "250-starttls",
-                 "250-DSN", "250-8BITMIME", "250 SMTPUTF8"});
+                 "250-DSN", "250-8BITMIME", "250-chunking", "250 SMTPUTF8"});
     const Extensions e = parse_ehlo(p.take());
     CHECK(e.esmtp);
     CHECK(e.pipelining);
@@ -86,7 +86,11 @@ TEST_CASE("EHLO keywords", "[reply]") {
     CHECK(e.dsn);
     CHECK(e.eightbitmime);
     CHECK(e.smtputf8);
+    CHECK(e.chunking);
     CHECK_FALSE(e.requiretls);
+    ReplyParser q;
+    feed_all(q, {"250-mx.example.test", "250 PIPELINING"});
+    CHECK_FALSE(parse_ehlo(q.take()).chunking);
 }
 
 TEST_CASE("reply lines parse into code, enhanced code and text", "[reply]") {
