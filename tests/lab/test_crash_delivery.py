@@ -35,7 +35,8 @@ read their dot: after the kill, within 1 ms before it, or earlier. On a
 busy machine the median can exceed the goal with every duplicate inside
 that window (relay/schedule/GUARANTEE.md), which is why the suite does not
 run it. CRASH_RUNS, CRASH_MESSAGES and CRASH_SYNC_MS change the size or the
-disk; CRASH_SEED=N replays the kill moments."""
+disk; CRASH_SEED=N replays the kill moments; CRASH_CHUNKING=1 makes the
+receiver offer CHUNKING, so that the relay sends BDAT instead of DATA."""
 
 import os
 import random
@@ -64,6 +65,7 @@ SANITIZED = os.environ.get("CHAINMAIL_SANITIZED") == "1"
 RUNS = int(os.environ.get("CRASH_RUNS", "5"))
 MESSAGES = int(os.environ.get("CRASH_MESSAGES", "2000" if FULL else "400"))
 SYNC_MS = int(os.environ.get("CRASH_SYNC_MS", "0" if FULL else "50"))
+CHUNKING = os.environ.get("CRASH_CHUNKING") == "1"
 SESSIONS = 20
 KILLS = 3
 CONCURRENCY = 20  # queue.concurrency_per_destination: messages in flight at most
@@ -134,7 +136,8 @@ partners:
         self.sink = subprocess.Popen([SINK, "--listen", f"{self.ip}:{self.sink_port}",
                                       "--cert", cert, "--key", key, "--report", self.report,
                                       "--status", self.status,
-                                      "--max-seconds", str(RUN_LIMIT_S + 60)],
+                                      "--max-seconds", str(RUN_LIMIT_S + 60)]
+                                     + (["--chunking"] if CHUNKING else []),
                                      stdout=out, stderr=subprocess.STDOUT)
         limit = time.monotonic() + 10
         while time.monotonic() < limit:
@@ -352,7 +355,8 @@ def main():
     seed = int(os.environ.get("CRASH_SEED", str(time.time_ns() % 2**32)))
     disk = f"fdatasync {SYNC_MS} ms slower" if SYNC_MS > 0 else "the real disk"
     print(f"seed {seed} (replay with CRASH_SEED={seed}); {RUNS} run(s) of {MESSAGES} messages, "
-          f"{SESSIONS} sessions, {KILLS} kills each, {disk}")
+          f"{SESSIONS} sessions, {KILLS} kills each, {disk}, "
+          f"{'BDAT' if CHUNKING else 'DATA'} to the receiver")
     rng = random.Random(seed)
     dups, unread, recent, loads = [], [], [], []
     for r in range(1, RUNS + 1):
