@@ -33,6 +33,19 @@ inline deliver::SessionOptions options(std::uint16_t port) {
     return o;
 }
 
+// A peer that offers no STARTTLS, and the client not asking for it.
+inline deliver::SessionOptions plain_options(std::uint16_t port) {
+    deliver::SessionOptions o = options(port);
+    o.starttls = policy::Starttls::Never;
+    return o;
+}
+
+// The peer's arguments, with --no-pipelining when `pipelining` is false.
+inline std::vector<std::string> peer_args(std::vector<std::string> args, bool pipelining) {
+    if (!pipelining) args.push_back("--no-pipelining");
+    return args;
+}
+
 inline deliver::Message message(std::string_view data) {
     deliver::Message m;
     m.sender = "alice@relay.test";

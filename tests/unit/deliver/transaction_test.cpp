@@ -24,8 +24,7 @@ TEST_CASE("pipelining: MAIL, RCPT and DATA go in one write when offered", "[tran
 
 TEST_CASE("without PIPELINING the commands go one by one", "[transaction]") {
     lab::Peer peer({"--no-pipelining"});
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    auto o = plain_options(peer.port());
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.tx.size() == 1);
     CHECK_FALSE(d.tx[0].pipelined);
@@ -56,8 +55,7 @@ TEST_CASE("two transactions share one connection, with RSET between", "[transact
 
 TEST_CASE("without PIPELINING the RSET between transactions goes on its own", "[transaction]") {
     lab::Peer peer({"--no-pipelining"});
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    auto o = plain_options(peer.port());
     auto second = message(kData);
     second.recipients = {{"carol@example.test", 0, {}}};
     const auto d = deliver_all(shared_ctx(), o, {message(kData), second});
@@ -75,11 +73,8 @@ TEST_CASE("without PIPELINING the RSET between transactions goes on its own", "[
 // octets as they are: a line starting with a dot is not doubled.
 TEST_CASE("with CHUNKING the message goes as one BDAT LAST, not dot-stuffed", "[transaction]") {
     const auto pipelining = GENERATE(true, false);
-    std::vector<std::string> args{"--chunking"};
-    if (!pipelining) args.push_back("--no-pipelining");
-    lab::Peer peer(args);
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    lab::Peer peer(peer_args({"--chunking"}, pipelining));
+    const auto o = plain_options(peer.port());
     auto second = message(kData);
     second.recipients = {{"carol@example.test", 0, {}}};
     const auto d = deliver_all(shared_ctx(), o, {message(kData), second});
@@ -111,8 +106,7 @@ TEST_CASE("with CHUNKING the message goes as one BDAT LAST, not dot-stuffed", "[
 
 TEST_CASE("BDAT: a large message without a final CRLF arrives whole", "[transaction]") {
     lab::Peer peer({"--chunking"});
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    auto o = plain_options(peer.port());
     std::string big = "Subject: big\r\n\r\n";
     for (int i = 0; big.size() < 200 * 1024; ++i)
         big += (i % 7 ? "line " : ".dot ") + std::to_string(i) + "\r\n";
@@ -129,11 +123,8 @@ TEST_CASE("BDAT: a large message without a final CRLF arrives whole", "[transact
 TEST_CASE("BDAT: refused recipients end the transaction and the connection stays in step",
           "[transaction]") {
     const auto pipelining = GENERATE(true, false);
-    std::vector<std::string> args{"--chunking", "--reject-rcpt", "nobody@example.test"};
-    if (!pipelining) args.push_back("--no-pipelining");
-    lab::Peer peer(args);
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    lab::Peer peer(peer_args({"--chunking", "--reject-rcpt", "nobody@example.test"}, pipelining));
+    const auto o = plain_options(peer.port());
     auto refused = message(kData);
     refused.recipients = {{"nobody@example.test", 0, {}}};
     const auto d = deliver_all(shared_ctx(), o, {refused, message(kData)});
@@ -154,8 +145,7 @@ TEST_CASE("BDAT: refused recipients end the transaction and the connection stays
 
 TEST_CASE("BDAT: a message the caller calls back is not sent", "[transaction]") {
     lab::Peer peer({"--chunking"});
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    auto o = plain_options(peer.port());
     auto m = message(kData);
     m.go_ahead = [] { return false; };
     const auto d = deliver_all(shared_ctx(), o, {m});
@@ -168,11 +158,8 @@ TEST_CASE("BDAT: a message the caller calls back is not sent", "[transaction]") 
 
 TEST_CASE("each recipient gets its own reply", "[transaction]") {
     const auto pipelining = GENERATE(true, false);
-    std::vector<std::string> args{"--reject-rcpt", "nobody@example.test"};
-    if (!pipelining) args.push_back("--no-pipelining");
-    lab::Peer peer(args);
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    lab::Peer peer(peer_args({"--reject-rcpt", "nobody@example.test"}, pipelining));
+    const auto o = plain_options(peer.port());
     auto m = message(kData);
     m.recipients = {{"nobody@example.test", 0, {}}, {"bob@example.test", 0, {}}};
     const auto d = deliver_all(shared_ctx(), o, {m});
@@ -189,8 +176,7 @@ TEST_CASE("each recipient gets its own reply", "[transaction]") {
 
 TEST_CASE("a refused sender fails the whole transaction", "[transaction]") {
     lab::Peer peer({"--reject-mail"});
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    auto o = plain_options(peer.port());
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.tx.size() == 1);
     CHECK(d.tx[0].result.failure == Failure::Reply);
@@ -202,8 +188,7 @@ TEST_CASE("a refused sender fails the whole transaction", "[transaction]") {
 
 TEST_CASE("a message over the peer's SIZE is refused before MAIL (5.3.4)", "[transaction]") {
     lab::Peer peer({"--size", "20"});
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    auto o = plain_options(peer.port());
     const auto d = deliver_one(shared_ctx(), o);
     REQUIRE(d.tx.size() == 1);
     CHECK(d.tx[0].result.failure == Failure::Local);
@@ -304,8 +289,7 @@ TEST_CASE("addresses are tried in the caller's order, IPv6 and IPv4", "[transact
 
 TEST_CASE("8BITMIME and SMTPUTF8 pass on when offered", "[transaction]") {
     lab::Peer peer({});
-    auto o = options(peer.port());
-    o.starttls = policy::Starttls::Never;
+    auto o = plain_options(peer.port());
     auto m = message(kData);
     m.body = spool::BodyType::EightBitMime;
     m.smtputf8 = true;
