@@ -71,9 +71,9 @@ void Walker::networks(const Field& f, std::vector<Cidr>& out) {
 // A partner, or the defaults block (same keys, less name/domains/next_hop).
 void Walker::rule(const Field& f, Partner& p, bool is_defaults) {
     p.where = at(f);
-    auto fs = fields(f, {"name", "domains", "tls", "mta_sts", "next_hop", "match", "fingerprints",
-                         "tls_min_version", "on_tls_failure", "fallback_next_hop", "contact",
-                         "display_name", "mode"});
+    auto fs = fields(f, {"name", "domains", "tls", "mta_sts", "chunking", "next_hop", "match",
+                         "fingerprints", "tls_min_version", "on_tls_failure", "fallback_next_hop",
+                         "contact", "display_name", "mode"});
     for (const auto& v : fs) {
         const std::string& k = v.key.Scalar();
         if (is_defaults &&
@@ -104,6 +104,8 @@ void Walker::rule(const Field& f, Partner& p, bool is_defaults) {
             }
         } else if (k == "mta_sts") {
             boolean(v, p.mta_sts);
+        } else if (k == "chunking") {
+            boolean(v, p.chunking);
         } else if (k == "next_hop") {
             p.next_hop = next_hop(v);
         } else if (k == "match") {
@@ -372,7 +374,7 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
 }
 
 void Walker::policy_sections(const std::vector<Field>& top, Config& c) {
-    // Partners take tls, mta_sts, tls_min_version and mode from defaults, so
+    // Partners take tls, mta_sts, chunking, tls_min_version and mode from defaults, so
     // read defaults first wherever it stands in the file.
     c.defaults.name = "defaults";
     c.defaults.on_tls_failure = policy::OnTlsFailure::Defer;
@@ -382,6 +384,7 @@ void Walker::policy_sections(const std::vector<Field>& top, Config& c) {
             Partner p;
             p.tls = c.defaults.tls;
             p.mta_sts = c.defaults.mta_sts;
+            p.chunking = c.defaults.chunking;
             p.tls_min_version = c.defaults.tls_min_version;
             p.mode = c.defaults.mode;
             p.on_tls_failure = policy::OnTlsFailure::Bounce;

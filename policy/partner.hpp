@@ -34,6 +34,9 @@ struct Partner {
     std::vector<std::string> domains;  // lower case; ".x" = every subdomain of x
     TlsLevel tls = TlsLevel::Dane;
     bool mta_sts = true;
+    // RFC 3030: BDAT when the next hop offers CHUNKING; false sends DATA
+    // (for a partner whose server offers CHUNKING and mishandles it).
+    bool chunking = true;
     std::optional<NextHop> next_hop;
     std::vector<std::string> match;  // names for verify/secure
     // SHA-256 digests (32 bytes each) of a certificate or a public key.

@@ -89,6 +89,7 @@ class Printer {
         }
         value(in, "tls", scalar(std::string(policy::to_string(p.tls))));
         value(in, "mta_sts", boolean(p.mta_sts));
+        value(in, "chunking", boolean(p.chunking));
         if (!is_defaults) {
             if (p.next_hop)
                 value(in, "next_hop", scalar(p.next_hop->str()));

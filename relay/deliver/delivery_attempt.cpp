@@ -43,6 +43,7 @@ struct DeliveryAttempt::Run {
     policy::Situation base;                // the partner's choices and the message's age
     bool report_mail = false;              // our own TLSRPT report: its sessions are not counted
     std::function<std::int64_t()> now_ms;  // AttemptSetup::now_ms
+    bool chunking = true;                  // the partner's `chunking`: BDAT when offered
 
     // Where the attempt stands now, for the failure table.
     policy::Situation situation(bool hosts_left) const {
@@ -127,6 +128,7 @@ asio::awaitable<bool> DeliveryAttempt::transact(Run& run, Connection& conn, cons
     m.body = run.env.body;
     m.smtputf8 = run.env.smtputf8;
     m.requiretls = run.env.requiretls;
+    m.chunking = run.chunking;
     m.data = run.data;
     m.go_ahead = run.go_ahead;
     for (std::size_t i : run.pending) {
@@ -354,6 +356,7 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
                                       : tls_optional ? policy::tls_optional_partner(partner)
                                                      : partner;
     run.report_mail = policy::is_tlsrpt_mail(data);
+    run.chunking = effective.chunking;
     run.data = cfg.sensitive.subject_tags.empty() ? std::string(data)
                                                   : strip_subject_tags(cfg.sensitive, data);
     run.key = std::string(policy::to_string(effective.tls)) + "/" +

@@ -133,6 +133,7 @@ struct Message {
     spool::BodyType body = spool::BodyType::SevenBit;
     bool smtputf8 = false;
     bool requiretls = false;
+    bool chunking = true;   // BDAT when offered (RFC 3030); false: DATA (the partner's `chunking`)
     std::string_view data;  // CRLF lines, not dot-stuffed; kept alive by the caller
     // Asked right before the final dot (with BDAT: before the one chunk is
     // sent); false: the connection is closed without it, so the next hop

@@ -213,8 +213,9 @@ asio::awaitable<TransactionResult> Connection::transaction(const Message& m) {
     // RFC 3030: with CHUNKING the message goes as one "BDAT <size> LAST",
     // not dot-stuffed, and its reply is the final one: no 354 round trip.
     // With PIPELINING too it joins the group (RFC 3030 §4.2): the whole
-    // message costs one round trip. Used whenever offered, as Exim does.
-    const bool bdat = e.chunking;
+    // message costs one round trip. Used whenever offered, as Exim does,
+    // unless the partner's rule says `chunking: false`.
+    const bool bdat = e.chunking && m.chunking;
     t.chunked = bdat;
     policy::SmtpReply data_reply;
     if (e.pipelining) {

@@ -33,12 +33,18 @@ class OutboundPostfix(unittest.TestCase):
                                                  ips=["127.0.0.1"])
             [(cls.verify_host, _)] = lab.mx_domain("secure.lab", "pf-verify", [(10, "mx")],
                                                    ips=["127.0.0.1"])
-            chain, key, leaf = lab.cert("postfix", [cls.dane_host, cls.verify_host])
+            [(cls.data_host, _)] = lab.mx_domain("secure.lab", "pf-data", [(10, "mx")],
+                                                 ips=["127.0.0.1"])
+            chain, key, leaf = lab.cert("postfix",
+                                        [cls.dane_host, cls.verify_host, cls.data_host])
             lab.tlsa("secure.lab", cls.dane_host, "3 1 1", certs_sh("tlsa311", leaf)[0])
             lab.partner(name="pf-dane", domains=["pf-dane.secure.lab"], tls="dane-only",
                         on_tls_failure="defer")
             lab.partner(name="pf-verify", domains=["pf-verify.secure.lab"], tls="verify",
                         on_tls_failure="defer")
+            # A partner whose server would mishandle BDAT: DATA although offered.
+            lab.partner(name="pf-data", domains=["pf-data.secure.lab"], tls="verify",
+                        on_tls_failure="defer", chunking=False)
             os.makedirs(os.path.join(cls.pf_dir, "etc"), exist_ok=True)
             with open(os.path.join(cls.pf_dir, "etc", "body_checks"), "w") as f:
                 f.write("/^\\.\\./ REJECT doubled dot: the data was dot-stuffed under BDAT\n"
@@ -119,7 +125,19 @@ class OutboundPostfix(unittest.TestCase):
         while time.monotonic() < deadline and not bdat.search(self.maillog()):
             time.sleep(0.2)
         self.assertRegex(self.maillog(), bdat)
-        self.assertNotRegex(self.maillog(), r"disconnect from .* data=\d+")
+
+    def test_chunking_false_sends_data_to_postfix(self):
+        # The partner's `chunking: false`: DATA and a dot-stuffed body,
+        # although Postfix offers CHUNKING; the leading dot arrives single.
+        self.deliver("d@pf-data.secure.lab", "verify", "pkix", self.data_host,
+                     body="first line\r\n.one leading dot\r\nlast line\r\n")
+        data = re.compile(r"disconnect from \S+\[127\.0\.0\.1\].* data=1")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not data.search(self.maillog()):
+            time.sleep(0.2)
+        log = self.maillog()
+        self.assertRegex(log, data)
+        self.assertNotIn("doubled dot", log, log[-3000:])
 
 
 if __name__ == "__main__":

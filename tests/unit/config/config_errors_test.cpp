@@ -69,6 +69,7 @@ TEST_CASE("a wrong type is an error at the value") {
     one_error("tls: [a]\n", "t.yaml:1:6", "tls: expected a mapping, found a list");
     one_error("listen:\n  - address: \"127.0.0.1:25\"\n    starttls: \"true\"\n", "t.yaml:3:15",
               "expected true or false");
+    one_error("defaults:\n  chunking: sometimes\n", "t.yaml:2:13", "expected true or false");
     one_error("limits:\n  max_recipients: lots\n", "t.yaml:2:19",
               "expected a whole number, found 'lots'");
     one_error("hostname:\n", "t.yaml:1:1", "hostname: expected a string, found nothing");

@@ -211,6 +211,20 @@ TEST_CASE("what a file leaves out takes the documented default") {
     CHECK(c.ndr.languages == std::vector<std::string>{"nl", "en"});
 }
 
+TEST_CASE("chunking is on by default, partners take it from defaults and may set their own") {
+    Config on =
+        must_load(load_config_text("partners:\n  - name: p\n    domains: [p.nl]\n", "t.yaml"));
+    CHECK(on.defaults.chunking);
+    CHECK(on.partners[0].chunking);
+    Config off = must_load(load_config_text(
+        "defaults:\n  chunking: false\npartners:\n  - name: p\n    domains: [p.nl]\n"
+        "  - name: q\n    domains: [q.nl]\n    chunking: true\n",
+        "t.yaml"));
+    CHECK_FALSE(off.defaults.chunking);
+    CHECK_FALSE(off.partners[0].chunking);
+    CHECK(off.partners[1].chunking);
+}
+
 TEST_CASE("an empty delivery_log turns the log file off; 0 turns delay notices off") {
     Config c = must_load(load_config_text(
         "log:\n  delivery_log: \"\"\nqueue:\n  delay_warning_after: 0\n", "t.yaml"));

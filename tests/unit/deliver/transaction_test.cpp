@@ -104,6 +104,23 @@ TEST_CASE("with CHUNKING the message goes as one BDAT LAST, not dot-stuffed", "[
     }
 }
 
+TEST_CASE("a partner with chunking: false gets DATA although CHUNKING is offered",
+          "[transaction]") {
+    lab::Peer peer({"--chunking"});
+    auto m = message(kData);
+    m.chunking = false;
+    const auto d = deliver_all(shared_ctx(), plain_options(peer.port()), {m});
+    REQUIRE(d.tx.size() == 1);
+    CHECK_FALSE(d.tx[0].chunked);
+    CHECK(d.tx[0].delivered(0));
+    CHECK(peer.count("BDAT") == 0);
+    CHECK(peer.count("DATA") == 1);
+    const auto msgs = peer.record()["messages"];
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0]["via"] == "DATA");
+    CHECK(msgs[0]["data"] == std::string(kData));
+}
+
 TEST_CASE("BDAT: a large message without a final CRLF arrives whole", "[transaction]") {
     lab::Peer peer({"--chunking"});
     auto o = plain_options(peer.port());
