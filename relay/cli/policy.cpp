@@ -28,6 +28,8 @@ void print_one(const config::Config& config, const std::string& arg) {
     if (p.tls == policy::TlsLevel::Fingerprint)
         fmt::print("  fingerprints:    {}\n", p.fingerprints.size());
     fmt::print("  mta_sts:         {}\n", p.mta_sts ? "used" : "ignored");
+    fmt::print("  chunking:        {}\n", p.chunking ? "BDAT when the next hop offers CHUNKING"
+                                                     : "off: always DATA (chunking: false)");
     fmt::print("  mode:            {}{}\n", policy::to_string(p.mode),
                p.mode == policy::Mode::Testing
                    ? " (delivered as under may; the log records what would fail)"

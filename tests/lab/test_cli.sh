@@ -149,6 +149,12 @@ policy_of() {
 policy_of ziekenhuis-west.nl ziekenhuis-west dane-only "rule ziekenhuis-west.nl of partner ziekenhuis-west"
 policy_of mx1.ziekenhuis-west.nl ziekenhuis-west dane-only "rule .ziekenhuis-west.nl of partner ziekenhuis-west"
 policy_of nobody@elsewhere.example '\(defaults\)' dane "no partner rule matches elsewhere.example"
+contains "$out" "chunking:        BDAT when the next hop offers CHUNKING" "policy: chunking on by default"
+sed 's/^    tls: dane-only$/    tls: dane-only\n    chunking: false/' "$good" >"$tmp/nochunk.yaml"
+cmp -s "$tmp/nochunk.yaml" "$good" && fail "nochunk: the edit changed nothing"
+run policy -c "$tmp/nochunk.yaml" ziekenhuis-west.nl
+expect 0 "policy with chunking: false"
+contains "$out" "chunking:        off: always DATA (chunking: false)" "policy: a partner's chunking: false"
 
 # --- probe needs something to probe --------------------------------------------
 run probe -c "$good"
