@@ -179,7 +179,7 @@ class Session {
                 if (!data_step()) return Step::More;
                 continue;
             }
-            if (chunk_left_ > 0 || in_chunk_) {
+            if (in_chunk_) {
                 if (!chunk_step()) return Step::More;
                 continue;
             }
@@ -210,6 +210,7 @@ class Session {
         } else if (is_verb(line, len, "HELO")) {
             out_ += "250 sink.bench\r\n";
         } else if (is_verb(line, len, "MAIL")) {
+            head_.clear();  // a new message: DATA or its first BDAT chunk fills it
             out_ += "250 2.1.0 Ok\r\n";
         } else if (is_verb(line, len, "RCPT")) {
             out_ += "250 2.1.5 Ok\r\n";
@@ -217,7 +218,6 @@ class Session {
             out_ += "354 End data with <CR><LF>.<CR><LF>\r\n";
             data_ = true;
             data_start_ = true;
-            head_.clear();
         } else if (sink_.chunking && is_verb(line, len, "BDAT")) {
             // RFC 3030 §2: "BDAT size [LAST]", then exactly size octets.
             char* end = nullptr;
@@ -227,13 +227,10 @@ class Session {
                 return Step::More;
             }
             while (*end == ' ') ++end;
-            if (head_chunks_ == 0) head_.clear();
-            ++head_chunks_;
             chunk_left_ = n;
             chunk_last_ = ::strncasecmp(end, "LAST", 4) == 0;
             in_chunk_ = true;
         } else if (is_verb(line, len, "RSET") || is_verb(line, len, "NOOP")) {
-            head_chunks_ = 0;
             out_ += "250 2.0.0 Ok\r\n";
         } else if (is_verb(line, len, "QUIT")) {
             out_ += "221 2.0.0 Bye\r\n";
@@ -276,11 +273,16 @@ class Session {
         keep_head(start, end);
         b_ += end;
         data_ = false;
+        message_ended(t);
+        return true;
+    }
+
+    // The end of data (DATA's dot or the LAST chunk) arrived at time t.
+    void message_ended(std::int64_t t) {
         count(&Counters::messages);
         if (!tls_) count(&Counters::plain_messages);
         sink_.arrivals.push_back({bench_id(head_), t});
         out_ += "250 2.0.0 Ok: queued\r\n";
-        return true;
     }
 
     // One step of a BDAT chunk: true when it is complete (state back to commands).
@@ -296,11 +298,7 @@ class Session {
             out_ += "250 2.0.0 Ok: chunk\r\n";
             return true;
         }
-        head_chunks_ = 0;
-        count(&Counters::messages);
-        if (!tls_) count(&Counters::plain_messages);
-        sink_.arrivals.push_back({bench_id(head_), now_ns()});
-        out_ += "250 2.0.0 Ok: queued\r\n";
+        message_ended(now_ns());
         return true;
     }
 
@@ -323,7 +321,6 @@ class Session {
     unsigned long long chunk_left_ = 0;  // octets of the current BDAT chunk still to come
     bool in_chunk_ = false;
     bool chunk_last_ = false;
-    int head_chunks_ = 0;  // chunks of this message so far (head_ starts at the first)
 };
 
 // Runs until io.stop(): the process lifetime (--max-seconds) bounds it.

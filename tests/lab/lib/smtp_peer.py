@@ -155,6 +155,7 @@ class PeerSMTP(SMTP):
         self._args = args
         self._dsn_mail = []
         self._dsn_rcpt = []
+        self._bdat = b""  # the chunks of the BDAT transaction so far
 
     def _take_dsn(self, arg):
         """The DSN (and, with --requiretls over TLS, REQUIRETLS) parameters,
@@ -194,7 +195,7 @@ class PeerSMTP(SMTP):
         if not self.envelope.rcpt_tos:
             await self.push("554 5.5.1 Error: no valid recipients")
             return
-        self._bdat = getattr(self, "_bdat", b"") + chunk
+        self._bdat += chunk
         if not last:
             await self.push(f"250 2.0.0 {len(chunk)} octets received")
             return
