@@ -16,8 +16,8 @@
 #   --perf DIR    record `perf record -g` of serve during each delivering run
 #                 into DIR/MODE.RUN.data (needs linux-perf)
 #   --no-chunking the TLS sink does not offer CHUNKING (RFC 3030), so chainmail
-#                 sends DATA; by default it offers it, as Postfix >= 3.4,
-#                 Exchange and the large providers do, and chainmail sends BDAT
+#                 sends DATA; by default it offers it, as Postfix >= 3.4
+#                 does, and chainmail sends BDAT
 # Environment (all optional; the flags win):
 #   CHAINMAIL   the binary to measure (default: build/chainmail, built here)
 #   RUNS MSGS MODES   as the flags
