@@ -35,8 +35,23 @@ read their dot: after the kill, within 1 ms before it, or earlier. On a
 busy machine the median can exceed the goal with every duplicate inside
 that window (relay/schedule/GUARANTEE.md), which is why the suite does not
 run it. CRASH_RUNS, CRASH_MESSAGES and CRASH_SYNC_MS change the size or the
-disk; CRASH_SEED=N replays the kill moments; CRASH_CHUNKING=1 makes the
-receiver offer CHUNKING, so that the relay sends BDAT instead of DATA."""
+disk; CRASH_SEED=N replays the kill moments; CRASH_RATE=N paces the
+sessions to N messages a second in all (to compare relays at one rate);
+CRASH_CHUNKING=1 makes the receiver offer CHUNKING, so that the relay sends
+BDAT instead of DATA.
+
+CRASH_POSTFIX=master or =all puts Debian's Postfix (a private instance,
+tests/lab/lib/postfix.sh) where serve was, in the same harness as
+CRASH_FULL=1: relayhost the same sink, smtp_tls_security_level = encrypt,
+its default concurrency of 20 per destination. "master" sends the SIGKILL
+to Postfix's master process only, as a harness that kills "the server"
+would: its delivery agents are separate processes, which finish the
+transaction in hand and mark the recipient done in the queue file before
+they notice the master is gone. "all" kills the master and every process
+of the instance at once (one kill(2) to its process group), as the OOM
+killer of a cgroup, a power cut or `systemctl kill -s KILL` would, and as
+a SIGKILL of serve does. Not in the suite: a comparison, not a check of
+chainmail (relay/schedule/GUARANTEE.md has the figures)."""
 
 import os
 import random
@@ -53,10 +68,13 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from checks import free_port  # noqa: E402
 
-CHAINMAIL = os.environ["CHAINMAIL"]
+POSTFIX_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib", "postfix.sh")
+
+CHAINMAIL = os.environ.get("CHAINMAIL", "")
 SINK = os.environ.get("CHAINMAIL_SINK", "")
 SLOW_SYNC = os.environ.get("CHAINMAIL_SLOW_SYNC", "")
-FULL = os.environ.get("CRASH_FULL") == "1"
+POSTFIX_KILL = os.environ.get("CRASH_POSTFIX", "")  # "", "master" or "all"
+FULL = os.environ.get("CRASH_FULL") == "1" or POSTFIX_KILL != ""
 # The sanitizer tree (CMake sets CHAINMAIL_SANITIZED=1 there): serve runs
 # 2-3 times slower, so the window between a dot and its reply is that much
 # wider. The duplicate goal is a speed goal, enforced on the Release tree;
@@ -66,6 +84,7 @@ RUNS = int(os.environ.get("CRASH_RUNS", "5"))
 MESSAGES = int(os.environ.get("CRASH_MESSAGES", "2000" if FULL else "400"))
 SYNC_MS = int(os.environ.get("CRASH_SYNC_MS", "0" if FULL else "50"))
 CHUNKING = os.environ.get("CRASH_CHUNKING") == "1"
+RATE = float(os.environ.get("CRASH_RATE", "0"))  # messages a second over all sessions; 0: no pacing
 SESSIONS = 20
 KILLS = 3
 CONCURRENCY = 20  # queue.concurrency_per_destination: messages in flight at most
@@ -100,6 +119,7 @@ class Lab:
         # Our own loopback address, so that parallel tests never meet.
         self.ip = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
         self.port, self.sink_port, self.dead = (free_port(self.ip) for _ in range(3))
+        self.mta_ip = self.ip  # where the sessions hand over their messages
         self.cfg = os.path.join(self.tmp, "chainmail.yaml")
         with open(self.cfg, "w") as f:
             f.write(f"""hostname: chainmail.lab.test
@@ -157,7 +177,7 @@ partners:
         while time.monotonic() < limit:
             if self.proc.poll() is not None:
                 raise AssertionError(f"serve exited with {self.proc.returncode} at start")
-            if port_open(self.ip, self.port):
+            if port_open(self.mta_ip, self.port):
                 return
             time.sleep(0.02)
         raise AssertionError("serve did not listen within 20 s")
@@ -224,7 +244,7 @@ partners:
         while time.monotonic() < deadline:
             if smtp is None:
                 try:
-                    smtp = smtplib.SMTP(self.ip, self.port, timeout=20)
+                    smtp = smtplib.SMTP(self.mta_ip, self.port, timeout=20)
                     smtp.ehlo(f"s{t}.crash.lab.test")
                 except (OSError, smtplib.SMTPException):
                     smtp = None
@@ -233,6 +253,10 @@ partners:
             n = self.take_id()
             if n is None:
                 break
+            if RATE > 0:  # message n goes at its slot, whoever sends it
+                wait = self.sending_from + (n - 1) / RATE - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
             data = (f"From: crash@org.test\r\nTo: rcpt@partner.test\r\nSubject: crash {n}\r\n"
                     f"X-Bench-Id: {n}\r\n\r\n" + f"line {n} of the crash test\r\n" * 20)
             try:
@@ -247,6 +271,17 @@ partners:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 pass
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+
+    def reap(self):
+        self.proc.wait()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.proc = None
 
     def queue_empty(self):
         out = subprocess.run([CHAINMAIL, "queue", "list", "--json", "-c", self.cfg],
@@ -267,6 +302,7 @@ partners:
                        for k in range(1, KILLS + 1))
         threads = [threading.Thread(target=self.sender, args=(t, deadline))
                    for t in range(SESSIONS)]
+        self.sending_from = time.monotonic()
         for th in threads:
             th.start()
         kills, kill_ns = [], []
@@ -281,20 +317,19 @@ partners:
                 # rhythm every time. A random delay over several of its periods
                 # decorrelates it.
                 time.sleep(self.rng.uniform(0, 0.1))
-            self.proc.send_signal(signal.SIGKILL)
+            self.kill()
             kill_ns.append(time.monotonic_ns())
-            self.proc.wait()
+            self.reap()
             kills.append(len(self.acked))
             self.start_serve()
         for th in threads:
             th.join(timeout=max(1, deadline - time.monotonic()))
+        send_s = time.monotonic() - self.sending_from
         while not self.queue_empty():
             assert time.monotonic() < deadline, "the queue did not drain in time"
             time.sleep(0.2)
         accept_s = time.monotonic() - t0
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.proc = None
+        self.stop()
         self.sink.send_signal(signal.SIGTERM)
         self.sink.wait(timeout=30)
         self.sink = None
@@ -322,7 +357,8 @@ partners:
         print(f"  kills after {kills} acks; {len(self.acked)} acked, {self.next_id} sent, "
               f"{len(counts)} arrived, lost {len(lost)}, duplicated {duplicated} "
               f"({unread} of them first read after the kill, {recent} within 1 ms before it) "
-              f"({accept_s:.1f} s, load average {self.load:.2f})")
+              f"({accept_s:.1f} s, {len(self.acked) / send_s:.0f} acked a second while sending, "
+              f"load average {self.load:.2f})")
         assert len(kills) == KILLS, f"only {len(kills)} kills happened"
         assert not unknown, f"arrivals the test never sent: {unknown[:5]}"
         assert not lost, f"{len(lost)} acknowledged messages never arrived, e.g. {lost[:5]}"
@@ -345,7 +381,137 @@ partners:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class PostfixLab(Lab):
+    """The same run with a private Debian Postfix as the relay (CRASH_POSTFIX)."""
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        # Postfix's daemons drop to the postfix user: the path must be searchable.
+        os.chmod(self.tmp, 0o755)
+        self.pf = os.path.join(self.tmp, "postfix")
+        self.etc = os.path.join(self.pf, "etc")
+        self.pid = None
+        # Postfix listens only on addresses of an interface: 127.0.0.1, not
+        # the run's own loopback address (the sink keeps that one).
+        self.mta_ip = "127.0.0.1"
+        self.port = free_port(self.mta_ip)
+        settings = [f"relayhost = [{self.ip}]:{self.sink_port}",
+                    "smtp_tls_security_level = encrypt",
+                    "default_destination_concurrency_limit = %d" % CONCURRENCY,
+                    # After a restart, what the killed instance deferred goes
+                    # out within a second or two, as serve's queue does.
+                    "queue_run_delay = 1s", "minimal_backoff_time = 1s",
+                    "maximal_backoff_time = 2s"]
+        subprocess.run(["bash", "-c", 'source "$0"; d=$1; p=$2; shift 2; '
+                        'pf_create "$d" "$p" && pf_conf "$d" "$@"', POSTFIX_SH, self.pf,
+                        str(self.port)] + settings, check=True, capture_output=True)
+        # After a kill of every process, `postfix start` runs postsuper, which
+        # warns (as the postfix user) about the files cleanup left half made.
+        shutil.chown(os.path.join(self.pf, "maillog"), "postfix")
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.pf, "queue", "pid", "master.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def instance_pids(self):
+        """Every process of this instance: Postfix passes MAIL_CONFIG to its daemons."""
+        mine = f"MAIL_CONFIG={self.etc}".encode()
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if mine in f.read().split(b"\0"):
+                        pids.append(int(d))
+            except OSError:
+                pass
+        return pids
+
+    def start_serve(self):
+        """postfix start; again while the killed instance's daemons still
+        hold the listening socket (they finish their session first)."""
+        limit = time.monotonic() + 30
+        old = self.pid
+        while True:
+            r = subprocess.run(["postfix", "-c", self.etc, "start"], capture_output=True,
+                               text=True)
+            wait = time.monotonic() + 5
+            while time.monotonic() < wait:
+                pid = self.master_pid()
+                if pid and pid != old and port_open(self.mta_ip, self.port):
+                    self.pid = pid
+                    return
+                time.sleep(0.02)
+            if time.monotonic() > limit:
+                raise AssertionError(f"postfix did not start: {r.stdout} {r.stderr}")
+
+    def check_delivery_priority(self):
+        pass
+
+    def kill(self):
+        if POSTFIX_KILL == "master":
+            os.kill(self.pid, signal.SIGKILL)
+            return
+        # All at once: the master leads its own process group (setsid).
+        pgid = os.getpgid(self.pid)
+        if pgid == self.pid and pgid != os.getpgid(0):
+            os.killpg(pgid, signal.SIGKILL)
+        else:
+            for pid in [self.pid] + [p for p in self.instance_pids() if p != self.pid]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def reap(self):
+        limit = time.monotonic() + 10
+        while os.path.exists(f"/proc/{self.pid}") and time.monotonic() < limit:
+            time.sleep(0.005)
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", self.etc, "stop"], capture_output=True)
+        limit = time.monotonic() + 10
+        while self.instance_pids() and time.monotonic() < limit:
+            time.sleep(0.05)
+
+    def queue_empty(self):
+        """postqueue, not the queue's files: a cleanup killed mid-message
+        leaves a half-made file in incoming/ that is never a message."""
+        out = subprocess.run(["postqueue", "-c", self.etc, "-j"], capture_output=True,
+                             text=True, timeout=30)
+        return out.returncode == 0 and not out.stdout.strip()
+
+    def close(self, failed):
+        for pid in self.instance_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if failed:
+            try:
+                with open(os.path.join(self.pf, "maillog"), "rb") as f:
+                    sys.stdout.write(f.read()[-3000:].decode(errors="replace"))
+            except OSError:
+                pass
+        super().close(failed)
+
+
 def main():
+    if POSTFIX_KILL not in ("", "master", "all"):
+        print("FAIL: CRASH_POSTFIX is master or all")
+        return 1
+    if POSTFIX_KILL and SYNC_MS > 0:
+        print("FAIL: CRASH_SYNC_MS slows chainmail's spool only; with CRASH_POSTFIX it is 0")
+        return 1
+    if not POSTFIX_KILL and not (CHAINMAIL and os.access(CHAINMAIL, os.X_OK)):
+        print("FAIL: CHAINMAIL does not name the built chainmail")
+        return 1
     if not SINK or not os.access(SINK, os.X_OK):
         print("FAIL: CHAINMAIL_SINK does not name the built sink (target lab_sink)")
         return 1
@@ -354,14 +520,16 @@ def main():
         return 1
     seed = int(os.environ.get("CRASH_SEED", str(time.time_ns() % 2**32)))
     disk = f"fdatasync {SYNC_MS} ms slower" if SYNC_MS > 0 else "the real disk"
-    print(f"seed {seed} (replay with CRASH_SEED={seed}); {RUNS} run(s) of {MESSAGES} messages, "
+    relay = (f"Postfix, SIGKILL to {'its master' if POSTFIX_KILL == 'master' else 'all its processes'}"
+             if POSTFIX_KILL else "chainmail serve")
+    print(f"{relay}: seed {seed} (replay with CRASH_SEED={seed}); {RUNS} run(s) of {MESSAGES} messages, "
           f"{SESSIONS} sessions, {KILLS} kills each, {disk}, "
           f"{'BDAT' if CHUNKING else 'DATA'} to the receiver")
     rng = random.Random(seed)
     dups, unread, recent, loads = [], [], [], []
     for r in range(1, RUNS + 1):
         print(f"run {r}:")
-        lab = Lab(rng.random())
+        lab = PostfixLab(rng.random()) if POSTFIX_KILL else Lab(rng.random())
         failed = True
         try:
             d, u, n = lab.run()
