@@ -84,7 +84,7 @@ RUNS = int(os.environ.get("CRASH_RUNS", "5"))
 MESSAGES = int(os.environ.get("CRASH_MESSAGES", "2000" if FULL else "400"))
 SYNC_MS = int(os.environ.get("CRASH_SYNC_MS", "0" if FULL else "50"))
 CHUNKING = os.environ.get("CRASH_CHUNKING") == "1"
-RATE = float(os.environ.get("CRASH_RATE", "0"))  # messages a second over all sessions; 0: no pacing
+RATE = float(os.environ.get("CRASH_RATE", "0"))  # messages a second in all; 0: unpaced
 SESSIONS = 20
 KILLS = 3
 CONCURRENCY = 20  # queue.concurrency_per_destination: messages in flight at most
@@ -520,10 +520,10 @@ def main():
         return 1
     seed = int(os.environ.get("CRASH_SEED", str(time.time_ns() % 2**32)))
     disk = f"fdatasync {SYNC_MS} ms slower" if SYNC_MS > 0 else "the real disk"
-    relay = (f"Postfix, SIGKILL to {'its master' if POSTFIX_KILL == 'master' else 'all its processes'}"
-             if POSTFIX_KILL else "chainmail serve")
-    print(f"{relay}: seed {seed} (replay with CRASH_SEED={seed}); {RUNS} run(s) of {MESSAGES} messages, "
-          f"{SESSIONS} sessions, {KILLS} kills each, {disk}, "
+    killed = "its master" if POSTFIX_KILL == "master" else "all its processes"
+    relay = f"Postfix, SIGKILL to {killed}" if POSTFIX_KILL else "chainmail serve"
+    print(f"{relay}: seed {seed} (replay with CRASH_SEED={seed}); {RUNS} run(s) of {MESSAGES} "
+          f"messages, {SESSIONS} sessions, {KILLS} kills each, {disk}, "
           f"{'BDAT' if CHUNKING else 'DATA'} to the receiver")
     rng = random.Random(seed)
     dups, unread, recent, loads = [], [], [], []
