@@ -524,7 +524,8 @@ def main():
     relay = f"Postfix, SIGKILL to {killed}" if POSTFIX_KILL else "chainmail serve"
     print(f"{relay}: seed {seed} (replay with CRASH_SEED={seed}); {RUNS} run(s) of {MESSAGES} "
           f"messages, {SESSIONS} sessions, {KILLS} kills each, {disk}, "
-          f"{'BDAT' if CHUNKING else 'DATA'} to the receiver")
+          f"{'BDAT' if CHUNKING else 'DATA'} to the receiver"
+          + (f", sessions paced to {RATE:g} messages a second" if RATE > 0 else ""))
     rng = random.Random(seed)
     dups, unread, recent, loads = [], [], [], []
     for r in range(1, RUNS + 1):
