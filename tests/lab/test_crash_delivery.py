@@ -37,6 +37,7 @@ that window (relay/schedule/GUARANTEE.md), which is why the suite does not
 run it. CRASH_RUNS, CRASH_MESSAGES and CRASH_SYNC_MS change the size or the
 disk; CRASH_SEED=N replays the kill moments; CRASH_RATE=N paces the
 sessions to N messages a second in all (to compare relays at one rate);
+CRASH_CONCURRENCY=N gives the relay N connections to the receiver (20);
 CRASH_CHUNKING=1 makes the receiver offer CHUNKING, so that the relay sends
 BDAT instead of DATA.
 
@@ -87,7 +88,9 @@ CHUNKING = os.environ.get("CRASH_CHUNKING") == "1"
 RATE = float(os.environ.get("CRASH_RATE", "0"))  # messages a second in all; 0: unpaced
 SESSIONS = 20
 KILLS = 3
-CONCURRENCY = 20  # queue.concurrency_per_destination: messages in flight at most
+# delivery.concurrency_per_destination (Postfix: default_destination_concurrency_limit):
+# messages in flight at most
+CONCURRENCY = int(os.environ.get("CRASH_CONCURRENCY", "20"))
 MAX_MEDIAN_DUPLICATES = 2
 RUN_LIMIT_S = 90  # one run, deliveries included; a bound, not the expected time
 ACTIVE_WAIT_S = 5  # at most this long for deliveries to flow again before a kill
