@@ -308,7 +308,7 @@ partners:
         self.sending_from = time.monotonic()
         for th in threads:
             th.start()
-        kills, kill_ns = [], []
+        kills, kill_ns, drained = [], [], 0
         for mark in marks:
             while len(self.acked) < mark and time.monotonic() < deadline:
                 time.sleep(0.002)
@@ -324,6 +324,9 @@ partners:
             kill_ns.append(time.monotonic_ns())
             self.reap()
             kills.append(len(self.acked))
+            # The sessions had handed over everything: the relay was only
+            # delivering its queue (relay/schedule/GUARANTEE.md, draining).
+            drained += not any(th.is_alive() for th in threads)
             self.start_serve()
         for th in threads:
             th.join(timeout=max(1, deadline - time.monotonic()))
@@ -357,7 +360,8 @@ partners:
         # Read within 1 ms before it: the reply was on its way or waiting
         # for the delivery thread's turn.
         recent = sum(1 for x in near if -1.0 <= x <= 0)
-        print(f"  kills after {kills} acks; {len(self.acked)} acked, {self.next_id} sent, "
+        print(f"  kills after {kills} acks ({drained} after the sessions had finished); "
+              f"{len(self.acked)} acked, {self.next_id} sent, "
               f"{len(counts)} arrived, lost {len(lost)}, duplicated {duplicated} "
               f"({unread} of them first read after the kill, {recent} within 1 ms before it) "
               f"({accept_s:.1f} s, {len(self.acked) / send_s:.0f} acked a second while sending, "
