@@ -323,10 +323,12 @@ partners:
             self.kill()
             kill_ns.append(time.monotonic_ns())
             self.reap()
+            # The relay was only delivering its queue (GUARANTEE.md: draining)
+            # when the sessions had handed over everything, or when no message
+            # came in since the last restart (it was delivering what it found).
+            drained += (not any(th.is_alive() for th in threads)
+                        or (len(kills) > 0 and len(self.acked) == kills[-1]))
             kills.append(len(self.acked))
-            # The sessions had handed over everything: the relay was only
-            # delivering its queue (relay/schedule/GUARANTEE.md, draining).
-            drained += not any(th.is_alive() for th in threads)
             self.start_serve()
         for th in threads:
             th.join(timeout=max(1, deadline - time.monotonic()))
@@ -360,7 +362,7 @@ partners:
         # Read within 1 ms before it: the reply was on its way or waiting
         # for the delivery thread's turn.
         recent = sum(1 for x in near if -1.0 <= x <= 0)
-        print(f"  kills after {kills} acks ({drained} after the sessions had finished); "
+        print(f"  kills after {kills} acks ({drained} while only draining the queue); "
               f"{len(self.acked)} acked, {self.next_id} sent, "
               f"{len(counts)} arrived, lost {len(lost)}, duplicated {duplicated} "
               f"({unread} of them first read after the kill, {recent} within 1 ms before it) "
