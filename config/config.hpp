@@ -95,6 +95,9 @@ struct Delivery {
     std::uint16_t port = 25;
     Duration connect_timeout = std::chrono::seconds(30);
     int concurrency_per_destination = 20;
+    // Slow start (as Postfix's initial_destination_concurrency): connections a
+    // destination gets until its due mail has waited for one for a second.
+    int initial_concurrency_per_destination = 5;
     int max_concurrency = 200;  // total outbound sessions
 };
 

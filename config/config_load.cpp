@@ -247,13 +247,15 @@ void Walker::simple_sections(const std::vector<Field>& top, Config& c) {
                     error(*x, "bad zone name '" + s + "': expected \".\" or a domain");
             }
         } else if (k == "delivery") {
-            auto fs = fields(
-                v, {"port", "connect_timeout", "concurrency_per_destination", "max_concurrency"});
+            auto fs = fields(v, {"port", "connect_timeout", "concurrency_per_destination",
+                                 "initial_concurrency_per_destination", "max_concurrency"});
             if (auto* x = find(fs, "port")) integer(*x, 1, 65535, c.delivery.port);
             if (auto* x = find(fs, "connect_timeout"))
                 duration(*x, false, c.delivery.connect_timeout);
             if (auto* x = find(fs, "concurrency_per_destination"))
                 integer(*x, 1, 10000, c.delivery.concurrency_per_destination);
+            if (auto* x = find(fs, "initial_concurrency_per_destination"))
+                integer(*x, 1, 10000, c.delivery.initial_concurrency_per_destination);
             if (auto* x = find(fs, "max_concurrency"))
                 integer(*x, 1, 100000, c.delivery.max_concurrency);
         } else if (k == "mta_sts") {

@@ -180,6 +180,8 @@ std::string print_config(const config::Config& c) {
     p.value(2, "connect_timeout", duration(c.delivery.connect_timeout));
     p.value(2, "concurrency_per_destination",
             std::to_string(c.delivery.concurrency_per_destination));
+    p.value(2, "initial_concurrency_per_destination",
+            std::to_string(c.delivery.initial_concurrency_per_destination));
     p.value(2, "max_concurrency", std::to_string(c.delivery.max_concurrency));
 
     p.section("mta_sts");

@@ -134,6 +134,7 @@ Batch Scheduler::take_due(const spool::QueueId& id, const std::string& dest, std
     // What is left of the message (other destinations, later retries) stays indexed.
     unindex(id, m);
     index(id, m);
+    if (!ready_.count(dest)) caught_up(dest);
     return b;
 }
 
@@ -141,6 +142,7 @@ void Scheduler::rebuild(const std::vector<spool::Envelope>& live) {
     msgs_.clear();
     waiting_.clear();
     ready_.clear();
+    backlog_since_.clear();
     for (const spool::Envelope& env : live) refresh(env.id, env);
 }
 
@@ -175,11 +177,17 @@ Pick Scheduler::next(std::int64_t now_ms) {
     Pick pick;
     if (msgs_.empty()) return pick;  // Empty
     // The oldest due message among the destinations that may open a connection.
+    std::int64_t grow_at = std::numeric_limits<std::int64_t>::max();
     while (total_ < max_total) {
         const std::string* best_dest = nullptr;
         const spool::QueueId* best_id = nullptr;
         for (const auto& [dest, ids] : ready_) {
-            if (active(dest) >= per_dest || idle_.count(dest)) continue;
+            if (idle_.count(dest)) continue;
+            const int c = cap(dest, now_ms);
+            if (active(dest) >= c) {
+                if (c < per_dest) grow_at = std::min(grow_at, backlog_since_[dest] + kGrowAfterMs);
+                continue;
+            }
             if (!best_id || *ids.begin() < *best_id) {
                 best_dest = &dest;
                 best_id = &*ids.begin();
@@ -195,6 +203,7 @@ Pick Scheduler::next(std::int64_t now_ms) {
                 r->second.erase(id);
                 if (r->second.empty()) ready_.erase(r);
             }
+            if (!ready_.count(dest)) caught_up(dest);
             continue;
         }
         ++active_[dest];
@@ -205,8 +214,10 @@ Pick Scheduler::next(std::int64_t now_ms) {
         return pick;
     }
     pick.kind = Pick::Kind::Sleep;
-    // Everything due is capped (or in flight): the next retry, or a release(), wakes us.
+    // Everything due is capped (or in flight): the next retry, a release(),
+    // or the end of a slow start wakes us.
     pick.wake_ms = waiting_.empty() ? now_ms + 60'000 : std::get<0>(*waiting_.begin());
+    pick.wake_ms = std::min(pick.wake_ms, grow_at);
     return pick;
 }
 
@@ -214,12 +225,18 @@ Batch Scheduler::next_for(const std::string& destination, std::int64_t now_ms) {
     promote(now_ms);
     for (;;) {
         auto r = ready_.find(destination);
-        if (r == ready_.end()) return {};
+        if (r == ready_.end()) {
+            caught_up(destination);
+            return {};
+        }
         const spool::QueueId id = *r->second.begin();
         Batch b = take_due(id, destination, now_ms);
         if (!b.rcpts.empty()) return b;
         r = ready_.find(destination);  // stale entry: drop it, look further
-        if (r == ready_.end()) return {};
+        if (r == ready_.end()) {
+            caught_up(destination);
+            return {};
+        }
         r->second.erase(id);
         if (r->second.empty()) ready_.erase(r);
     }
@@ -240,13 +257,24 @@ bool Scheduler::has_due(const std::string& destination, std::int64_t now_ms) {
 }
 
 bool Scheduler::starved(std::int64_t now_ms) {
-    const int per_dest = std::max(1, config_->delivery.concurrency_per_destination);
     const int max_total = std::max(1, config_->delivery.max_concurrency);
     if (idle_.empty() || total_ < max_total) return false;
     promote(now_ms);
     for (const auto& [dest, ids] : ready_)
-        if (!idle_.count(dest) && active(dest) < per_dest) return true;
+        if (!idle_.count(dest) && active(dest) < cap(dest, now_ms)) return true;
     return false;
+}
+
+int Scheduler::cap(const std::string& destination, std::int64_t now_ms) {
+    const int full = std::max(1, config_->delivery.concurrency_per_destination);
+    const int first = std::clamp(config_->delivery.initial_concurrency_per_destination, 1, full);
+    if (active(destination) < first) return full;
+    const auto [it, fresh] = backlog_since_.try_emplace(destination, now_ms);
+    return now_ms - it->second >= kGrowAfterMs ? full : first;
+}
+
+void Scheduler::caught_up(const std::string& destination) {
+    backlog_since_.erase(destination);
 }
 
 void Scheduler::done(const Batch& batch) {

@@ -74,6 +74,8 @@ class Scheduler {
     // (max_concurrency) and marks the batch in flight. While every due
     // destination is at its cap the answer is Sleep until the earliest
     // retry: a finishing worker calls release() and the caller asks again.
+    // This walk over the whole queue is the reference the indexed form is
+    // tested against; it applies the caps without slow start.
     Pick next(const std::vector<spool::Envelope>& live, std::int64_t now_ms);
 
     // For a worker that already holds a slot of `destination`: the next due
@@ -88,7 +90,15 @@ class Scheduler {
     // queue (start-up, periodic rescan, reload); refresh() reloads one
     // message after it changed (commit, the end of its attempt; nullopt:
     // removed). Same rules as next()/next_for(): Pending, due, not held, not
-    // in flight, oldest message first, under the caps.
+    // in flight, oldest message first, under the caps; and slow start: a
+    // destination gets delivery.initial_concurrency_per_destination
+    // connections until its due mail has waited kGrowAfterMs for one without
+    // the queue for it running empty in between, then up to
+    // concurrency_per_destination. Each connection has one message in
+    // flight, so a destination that its first connections keep up with
+    // never has more in flight than they (GUARANTEE.md: what a crash
+    // delivers twice), and a small partner's server is not sent 20
+    // connections for a burst that 5 deliver as fast.
     void rebuild(const std::vector<spool::Envelope>& live);
     void refresh(const spool::QueueId& id, const std::optional<spool::Envelope>& env);
     Pick next(std::int64_t now_ms);
@@ -118,8 +128,15 @@ class Scheduler {
         return in_flight_.count({id, rcpt}) > 0;
     }
 
+    static constexpr std::int64_t kGrowAfterMs = 1000;
+
   private:
     bool due(const spool::Envelope& env, std::size_t i, std::int64_t now_ms) const;
+    // The connections `destination` (which has due mail) may have now; starts
+    // its wait when it is at the slow-start cap.
+    int cap(const std::string& destination, std::int64_t now_ms);
+    // Its due mail was all taken (or is gone): the wait, if any, ends.
+    void caught_up(const std::string& destination);
     void take(const Batch& b);
 
     // One recipient as the index knows it.
@@ -149,6 +166,8 @@ class Scheduler {
     std::set<std::tuple<std::int64_t, std::string, spool::QueueId>> waiting_;
     std::map<std::string, std::set<spool::QueueId>> ready_;
     std::map<std::string, int> idle_;  // destination -> workers waiting on an open connection
+    // destination -> since when its due mail has waited at the slow-start cap
+    std::map<std::string, std::int64_t> backlog_since_;
 };
 
 }  // namespace chainmail::schedule

@@ -23,7 +23,7 @@ CRASH_FULL=1 is the harness of the finding: 5 runs of 2,000 messages on the
 real disk (CRASH_SYNC_MS=0) and kills at random moments, failing when the
 median is above 2. It measures more than the relay: a duplicate is a message
 whose final dot the receiver had and whose reply the relay had not yet
-turned into a written outcome at the kill. With 20 connections delivering
+turned into a written outcome at the kill. With up to 20 connections delivering
 about 500 messages a second, that window is made of the receiver's own
 delay (it may read the dot only after the kill: no reply could have come),
 the wait of the relay's delivery thread for a core and for its turn among
@@ -37,7 +37,8 @@ that window (relay/schedule/GUARANTEE.md), which is why the suite does not
 run it. CRASH_RUNS, CRASH_MESSAGES and CRASH_SYNC_MS change the size or the
 disk; CRASH_SEED=N replays the kill moments; CRASH_RATE=N paces the
 sessions to N messages a second in all (to compare relays at one rate);
-CRASH_CONCURRENCY=N gives the relay N connections to the receiver (20);
+CRASH_CONCURRENCY=N caps the relay at N connections to the receiver (20;
+slow start opens 5 first, relay/schedule/GUARANTEE.md);
 CRASH_CHUNKING=1 makes the receiver offer CHUNKING, so that the relay sends
 BDAT instead of DATA.
 
@@ -89,7 +90,7 @@ RATE = float(os.environ.get("CRASH_RATE", "0"))  # messages a second in all; 0: 
 SESSIONS = 20
 KILLS = 3
 # delivery.concurrency_per_destination (Postfix: default_destination_concurrency_limit):
-# messages in flight at most
+# messages in flight at most (slow start opens initial_concurrency_per_destination first)
 CONCURRENCY = int(os.environ.get("CRASH_CONCURRENCY", "20"))
 MAX_MEDIAN_DUPLICATES = 2
 RUN_LIMIT_S = 90  # one run, deliveries included; a bound, not the expected time
@@ -347,6 +348,11 @@ partners:
                 n, t_ns = (int(x) for x in line.split())
                 counts[n] = counts.get(n, 0) + 1
                 first.setdefault(n, t_ns)
+        # Connections the receiver accepted over the run (every restart opens
+        # its own): how many the relay used.
+        with open(self.report) as f:
+            words = f.read().split()
+        conns = int(words[words.index("connections") + 1]) if "connections" in words else -1
         lost = sorted(self.acked - set(counts))
         duplicated = sum(c - 1 for c in counts.values() if c > 1)
         unknown = [n for n in counts if n < 1 or n > MESSAGES]
@@ -367,6 +373,7 @@ partners:
               f"{len(counts)} arrived, lost {len(lost)}, duplicated {duplicated} "
               f"({unread} of them first read after the kill, {recent} within 1 ms before it) "
               f"({accept_s:.1f} s, {len(self.acked) / send_s:.0f} acked a second while sending, "
+              f"{conns} connections to the receiver, "
               f"load average {self.load:.2f})")
         assert len(kills) == KILLS, f"only {len(kills)} kills happened"
         assert not unknown, f"arrivals the test never sent: {unknown[:5]}"

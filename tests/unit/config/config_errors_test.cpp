@@ -274,6 +274,8 @@ TEST_CASE("enumerated settings reject values outside their list") {
 TEST_CASE("numbers out of range are errors") {
     one_error("delivery:\n  port: 0\n", "t.yaml:2:9", "must be between 1 and 65535, found 0");
     one_error("delivery:\n  concurrency_per_destination: 0\n", "t.yaml:2:32", "must be between 1");
+    one_error("delivery:\n  initial_concurrency_per_destination: 0\n", "t.yaml:2:40",
+              "must be between 1");
     one_error("delivery:\n  concurrency_per_destination: 300\n  max_concurrency: 100\n",
               "t.yaml:2:32", "is larger than delivery.max_concurrency (100)");
     one_error("limits:\n  max_line_length: 512\n", "t.yaml:2:20", "between 1000 and");

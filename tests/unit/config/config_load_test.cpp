@@ -120,6 +120,7 @@ TEST_CASE("the product's example configuration loads as written") {
     CHECK(c.delivery.port == 25);
     CHECK(c.delivery.connect_timeout == 30s);
     CHECK(c.delivery.concurrency_per_destination == 20);
+    CHECK(c.delivery.initial_concurrency_per_destination == 5);  // not in the file: the default
     CHECK(c.queue.retry_schedule == std::vector<Duration>{1min, 5min, 15min, 30min, 1h});
     CHECK(c.queue.max_lifetime == 120h);
     CHECK(c.queue.delay_warning_after == 4h);
@@ -166,6 +167,7 @@ TEST_CASE("the shipped example file loads, apart from the files it names") {
     CHECK(c.partners[1].on_tls_failure == OnTlsFailure::Bounce);  // the partner default
     CHECK(c.limits.max_line_length == 1000);
     CHECK(c.delivery.max_concurrency == 200);
+    CHECK(c.delivery.initial_concurrency_per_destination == 5);
     // With file checks on, the example's placeholder paths are reported, not ignored.
     auto r = load_config_file(path);
     REQUIRE(std::holds_alternative<std::vector<ConfigError>>(r));

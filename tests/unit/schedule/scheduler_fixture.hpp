@@ -11,13 +11,16 @@
 
 namespace chainmail::schedule_test {
 
-inline config::Config make_config(int per_dest = 2, int total = 3) {
+// initial: delivery.initial_concurrency_per_destination (0: the default).
+inline config::Config make_config(int per_dest = 2, int total = 3, int initial = 0) {
+    const std::string slow_start =
+        initial > 0 ? ", initial_concurrency_per_destination: " + std::to_string(initial) : "";
     auto r = config::load_config_text(R"(
 hostname: relay.test
 dns: { trust_anchor_file: "" }
 delivery: { concurrency_per_destination: )" +
-                                          std::to_string(per_dest) +
-                                          ", max_concurrency: " + std::to_string(total) + R"( }
+                                          std::to_string(per_dest) + ", max_concurrency: " +
+                                          std::to_string(total) + slow_start + R"( }
 defaults: { tls: may, on_tls_failure: defer }
 partners:
   - name: west

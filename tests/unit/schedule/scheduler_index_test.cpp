@@ -120,3 +120,67 @@ TEST_CASE("index: an idle connection holding the last slot gives way to other ma
     s.release(kWest);
     CHECK(s.next(0).batch.id == "C");
 }
+
+namespace {
+
+std::vector<spool::Envelope> burst(int n, const std::string& prefix) {
+    std::vector<spool::Envelope> live;
+    for (int i = 0; i < n; ++i) {
+        const std::string id = prefix + (i < 10 ? "0" : "") + std::to_string(i);
+        live.push_back(message(id, {"r@west.test"}));
+    }
+    return live;
+}
+
+// Opens connections with next(now) until it says Sleep; returns how many.
+int open_all(schedule::Scheduler& s, std::int64_t now, Pick& last) {
+    int n = 0;
+    for (last = s.next(now); last.kind == Pick::Kind::Ready; last = s.next(now)) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("index: slow start, 5 connections until the mail has waited a second, then 20") {
+    const auto cfg = make_config(20, 100);  // initial_concurrency_per_destination: default 5
+    REQUIRE(cfg.delivery.initial_concurrency_per_destination == 5);
+    schedule::Scheduler s(cfg);
+    s.rebuild(burst(40, "M"));
+    Pick last;
+    CHECK(open_all(s, 0, last) == 5);
+    REQUIRE(last.kind == Pick::Kind::Sleep);
+    CHECK(last.wake_ms == schedule::Scheduler::kGrowAfterMs);  // woken to grow
+    CHECK(open_all(s, 999, last) == 0);
+    CHECK(open_all(s, 1000, last) == 15);  // up to concurrency_per_destination
+    CHECK(s.active(kWest) == 20);
+    CHECK(last.kind == Pick::Kind::Sleep);
+}
+
+TEST_CASE("index: slow start again once the destination's queue ran empty") {
+    const auto cfg = make_config(20, 100, 2);
+    schedule::Scheduler s(cfg);
+    auto first = burst(3, "A");
+    s.rebuild(first);
+    Pick last;
+    CHECK(open_all(s, 0, last) == 2);
+    // The two connections take the third message, and the queue for the
+    // destination is empty: they kept up.
+    CHECK(s.next_for(kWest, 500).id == "A02");
+    CHECK(s.next_for(kWest, 600).rcpts.empty());
+    // A new burst at 1500: its own second must pass before a third connection.
+    auto later = burst(10, "B");
+    for (const auto& e : later) s.refresh(e.id, e);
+    CHECK(open_all(s, 1500, last) == 0);
+    CHECK(last.wake_ms == 1500 + schedule::Scheduler::kGrowAfterMs);
+    CHECK(open_all(s, 2499, last) == 0);
+    CHECK(open_all(s, 2500, last) == 10);
+}
+
+TEST_CASE("index: an initial concurrency above the cap is the cap") {
+    const auto cfg = make_config(3, 100, 8);
+    schedule::Scheduler s(cfg);
+    s.rebuild(burst(10, "C"));
+    Pick last;
+    CHECK(open_all(s, 0, last) == 3);
+    CHECK(open_all(s, 5000, last) == 0);
+}
