@@ -91,7 +91,12 @@ void Scheduler::unindex(const spool::QueueId& id, Msg& m) {
         auto r = ready_.find(dest);
         if (r == ready_.end()) continue;
         r->second.erase(id);
-        if (r->second.empty()) ready_.erase(r);
+        if (r->second.empty()) {
+            // Its due mail is all gone (taken, settled or deleted): a
+            // destination's slow start begins afresh with its next mail.
+            ready_.erase(r);
+            caught_up(dest);
+        }
     }
     m.slots.clear();
 }
@@ -134,7 +139,6 @@ Batch Scheduler::take_due(const spool::QueueId& id, const std::string& dest, std
     // What is left of the message (other destinations, later retries) stays indexed.
     unindex(id, m);
     index(id, m);
-    if (!ready_.count(dest)) caught_up(dest);
     return b;
 }
 

@@ -184,3 +184,17 @@ TEST_CASE("index: an initial concurrency above the cap is the cap") {
     CHECK(open_all(s, 0, last) == 3);
     CHECK(open_all(s, 5000, last) == 0);
 }
+
+TEST_CASE("index: slow start afresh after the waiting mail was deleted") {
+    const auto cfg = make_config(20, 100, 2);
+    schedule::Scheduler s(cfg);
+    s.rebuild(burst(3, "D"));
+    Pick last;
+    CHECK(open_all(s, 0, last) == 2);
+    CHECK(last.wake_ms == schedule::Scheduler::kGrowAfterMs);  // D02 waits from 0
+    s.refresh("D02", std::nullopt);                            // an operator deleted it
+    auto later = burst(10, "E");
+    for (const auto& e : later) s.refresh(e.id, e);
+    CHECK(open_all(s, 1200, last) == 0);  // not grown on D02's old wait
+    CHECK(last.wake_ms == 1200 + schedule::Scheduler::kGrowAfterMs);
+}
