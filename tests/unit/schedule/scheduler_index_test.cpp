@@ -139,50 +139,56 @@ int open_all(schedule::Scheduler& s, std::int64_t now, Pick& last) {
     return n;
 }
 
+// A scheduler over `messages` due messages to west (per destination cap
+// `per_dest`, slow start `initial`, 0: the default), with the connections
+// that next(0) opened.
+struct Started {
+    config::Config cfg;
+    schedule::Scheduler s;
+    Pick last;
+    int opened = 0;
+    Started(int per_dest, int initial, int messages, const std::string& prefix)
+        : cfg(make_config(per_dest, 100, initial)), s(cfg) {
+        s.rebuild(burst(messages, prefix));
+        opened = open_all(s, 0, last);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("index: slow start, 5 connections until the mail has waited a second, then 20") {
-    const auto cfg = make_config(20, 100);  // initial_concurrency_per_destination: default 5
-    REQUIRE(cfg.delivery.initial_concurrency_per_destination == 5);
-    schedule::Scheduler s(cfg);
-    s.rebuild(burst(40, "M"));
-    Pick last;
-    CHECK(open_all(s, 0, last) == 5);
-    REQUIRE(last.kind == Pick::Kind::Sleep);
-    CHECK(last.wake_ms == schedule::Scheduler::kGrowAfterMs);  // woken to grow
-    CHECK(open_all(s, 999, last) == 0);
-    CHECK(open_all(s, 1000, last) == 15);  // up to concurrency_per_destination
-    CHECK(s.active(kWest) == 20);
-    CHECK(last.kind == Pick::Kind::Sleep);
+    Started t(20, 0, 40, "M");  // initial_concurrency_per_destination: the default
+    REQUIRE(t.cfg.delivery.initial_concurrency_per_destination == 5);
+    CHECK(t.opened == 5);
+    REQUIRE(t.last.kind == Pick::Kind::Sleep);
+    CHECK(t.last.wake_ms == schedule::Scheduler::kGrowAfterMs);  // woken to grow
+    CHECK(open_all(t.s, 999, t.last) == 0);
+    CHECK(open_all(t.s, 1000, t.last) == 15);  // up to concurrency_per_destination
+    CHECK(t.s.active(kWest) == 20);
+    CHECK(t.last.kind == Pick::Kind::Sleep);
 }
 
 TEST_CASE("index: slow start begins afresh once the destination's due mail is all gone") {
-    const auto cfg = make_config(20, 100, 2);
-    schedule::Scheduler s(cfg);
-    s.rebuild(burst(3, "A"));
-    Pick last;
-    CHECK(open_all(s, 0, last) == 2);
-    CHECK(last.wake_ms == schedule::Scheduler::kGrowAfterMs);  // A02 waits from 0
+    Started t(20, 2, 3, "A");
+    CHECK(t.opened == 2);
+    CHECK(t.last.wake_ms == schedule::Scheduler::kGrowAfterMs);  // A02 waits from 0
     SECTION("the two connections kept up: they took the third message") {
-        CHECK(s.next_for(kWest, 500).id == "A02");
-        CHECK(s.next_for(kWest, 600).rcpts.empty());
+        CHECK(t.s.next_for(kWest, 500).id == "A02");
+        CHECK(t.s.next_for(kWest, 600).rcpts.empty());
     }
     SECTION("an operator deleted the waiting message") {
-        s.refresh("A02", std::nullopt);
+        t.s.refresh("A02", std::nullopt);
     }
     // A new burst at 1500: its own second must pass before a third connection.
-    for (const auto& e : burst(10, "B")) s.refresh(e.id, e);
-    CHECK(open_all(s, 1500, last) == 0);
-    CHECK(last.wake_ms == 1500 + schedule::Scheduler::kGrowAfterMs);
-    CHECK(open_all(s, 2499, last) == 0);
-    CHECK(open_all(s, 2500, last) == 10);
+    for (const auto& e : burst(10, "B")) t.s.refresh(e.id, e);
+    CHECK(open_all(t.s, 1500, t.last) == 0);
+    CHECK(t.last.wake_ms == 1500 + schedule::Scheduler::kGrowAfterMs);
+    CHECK(open_all(t.s, 2499, t.last) == 0);
+    CHECK(open_all(t.s, 2500, t.last) == 10);
 }
 
 TEST_CASE("index: an initial concurrency above the cap is the cap") {
-    const auto cfg = make_config(3, 100, 8);
-    schedule::Scheduler s(cfg);
-    s.rebuild(burst(10, "C"));
-    Pick last;
-    CHECK(open_all(s, 0, last) == 3);
-    CHECK(open_all(s, 5000, last) == 0);
+    Started t(3, 8, 10, "C");
+    CHECK(t.opened == 3);
+    CHECK(open_all(t.s, 5000, t.last) == 0);
 }
