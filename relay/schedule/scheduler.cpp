@@ -88,17 +88,20 @@ Batch Scheduler::next_for(const std::string& destination, const std::vector<spoo
 void Scheduler::unindex(const spool::QueueId& id, Msg& m) {
     for (const auto& [t, dest] : m.slots) {
         waiting_.erase({t, dest, id});
-        auto r = ready_.find(dest);
-        if (r == ready_.end()) continue;
-        r->second.erase(id);
-        if (r->second.empty()) {
-            // Its due mail is all gone (taken, settled or deleted): a
-            // destination's slow start begins afresh with its next mail.
-            ready_.erase(r);
-            caught_up(dest);
-        }
+        drop_ready(dest, id);
     }
     m.slots.clear();
+}
+
+void Scheduler::drop_ready(const std::string& dest, const spool::QueueId& id) {
+    auto r = ready_.find(dest);
+    if (r == ready_.end()) return;
+    r->second.erase(id);
+    if (!r->second.empty()) return;
+    // Its due mail is all gone (taken, settled, deleted or stale): the
+    // destination's slow start begins afresh with its next mail.
+    ready_.erase(r);
+    backlog_since_.erase(dest);
 }
 
 void Scheduler::index(const spool::QueueId& id, Msg& m) {
@@ -202,12 +205,7 @@ Pick Scheduler::next(std::int64_t now_ms) {
         const spool::QueueId id = *best_id;
         Batch b = take_due(id, dest, now_ms);
         if (b.rcpts.empty()) {  // nothing left to send there: drop the stale entry
-            auto r = ready_.find(dest);
-            if (r != ready_.end()) {
-                r->second.erase(id);
-                if (r->second.empty()) ready_.erase(r);
-            }
-            if (!ready_.count(dest)) caught_up(dest);
+            drop_ready(dest, id);
             continue;
         }
         ++active_[dest];
@@ -229,20 +227,11 @@ Batch Scheduler::next_for(const std::string& destination, std::int64_t now_ms) {
     promote(now_ms);
     for (;;) {
         auto r = ready_.find(destination);
-        if (r == ready_.end()) {
-            caught_up(destination);
-            return {};
-        }
+        if (r == ready_.end()) return {};
         const spool::QueueId id = *r->second.begin();
         Batch b = take_due(id, destination, now_ms);
         if (!b.rcpts.empty()) return b;
-        r = ready_.find(destination);  // stale entry: drop it, look further
-        if (r == ready_.end()) {
-            caught_up(destination);
-            return {};
-        }
-        r->second.erase(id);
-        if (r->second.empty()) ready_.erase(r);
+        drop_ready(destination, id);  // stale entry: drop it, look further
     }
 }
 
@@ -275,10 +264,6 @@ int Scheduler::cap(const std::string& destination, std::int64_t now_ms) {
     if (active(destination) < first) return full;
     const auto [it, fresh] = backlog_since_.try_emplace(destination, now_ms);
     return now_ms - it->second >= kGrowAfterMs ? full : first;
-}
-
-void Scheduler::caught_up(const std::string& destination) {
-    backlog_since_.erase(destination);
 }
 
 void Scheduler::done(const Batch& batch) {

@@ -135,8 +135,9 @@ class Scheduler {
     // The connections `destination` (which has due mail) may have now; starts
     // its wait when it is at the slow-start cap.
     int cap(const std::string& destination, std::int64_t now_ms);
-    // Its due mail was all taken (or is gone): the wait, if any, ends.
-    void caught_up(const std::string& destination);
+    // Takes `id` out of `dest`'s due set; the one place that empties it,
+    // and so the one that ends the destination's slow-start wait.
+    void drop_ready(const std::string& dest, const spool::QueueId& id);
     void take(const Batch& b);
 
     // One recipient as the index knows it.
