@@ -10,11 +10,17 @@
 # Usage: bench/accept.sh [-n RUNS] [-m MSGS] [--modes "nodelivery refuse tls"]
 #                        [--throughput-only] [--perf DIR] [--no-chunking]
 #   -n RUNS       runs per figure, each figure is their median (default 3)
-#   -m MSGS       messages per throughput run (default 5000; 10 KB, 20 sessions)
+#   -m MSGS       messages per throughput run (default 20000; 10 KB, 20
+#                 sessions). Fewer make a delivering run too short: 5000
+#                 last about half a second, less than the delivery side
+#                 takes to reach its steady state (slow start opens more
+#                 connections only after one second), so such a run
+#                 measures acceptance with delivery lagging behind
 #   --modes LIST  which chainmail modes to measure (default all three)
 #   --throughput-only   skip the fsync, memory and latency figures
 #   --perf DIR    record `perf record -g` of serve during each delivering run
-#                 into DIR/MODE.RUN.data (needs linux-perf)
+#                 into DIR/MODE.RUN.data (needs linux-perf); with PERF_STAT=1
+#                 in the environment, `perf stat --per-thread` counts instead
 #   --no-chunking the TLS sink does not offer CHUNKING (RFC 3030), so chainmail
 #                 sends DATA; by default it offers it, as Postfix >= 3.4
 #                 does, and chainmail sends BDAT
@@ -26,7 +32,10 @@
 #   DRAIN_TIMEOUT=120  seconds a delivering run may take to defer or deliver
 #                      everything after the load ends
 #   RESULTS     where to write the Markdown (default: bench/RESULTS.md)
-# With the defaults the whole run takes 2-5 minutes on 2 cores.
+#   CM_EXTRA_YAML  top-level YAML appended to chainmail's config (it has no
+#               delivery: block), to compare settings with one binary, e.g.
+#               'delivery: {initial_concurrency_per_destination: 20}'
+# With the defaults the whole run takes 4-8 minutes on 2 cores.
 # Needs root (Postfix's master runs as root) and the Debian packages postfix
 # (smtp-source, smtp-sink), g++, cmake, libboost-dev, libssl-dev. Everything
 # listens on 127.0.0.1 only.
@@ -38,7 +47,7 @@ source "$ROOT/tests/lab/lib/postfix.sh"
 source "$ROOT/bench/lib/bench.sh"
 
 RUNS=${RUNS:-3}
-MSGS=${MSGS:-5000}
+MSGS=${MSGS:-20000}
 MODES=${MODES:-nodelivery refuse tls}
 THROUGHPUT_ONLY=0
 PERF_DIR=""
@@ -53,7 +62,7 @@ while [ $# -gt 0 ]; do
         --throughput-only) THROUGHPUT_ONLY=1; shift ;;
         --perf) PERF_DIR=$(realpath -m "$2"); shift 2 ;;
         --no-chunking) SINK_CHUNKING=""; shift ;;
-        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
         *) echo "accept.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -147,6 +156,7 @@ fi
 # DRAIN_CM (seconds after the load until every message was deferred or delivered).
 declare -a R_PF R_SINK W_PF W_SINK
 declare -A R_CM W_CM CPU_CM DRAIN_CM
+CPU_SINK=""
 for ((run = 1; run <= RUNS; run++)); do
     postsuper -c "$PF/etc" -d ALL hold >/dev/null 2>&1
     read -r w s < <(steady_rate "$PF_PORT" "$MSGS") && R_PF+=("$s") && W_PF+=("$w")
@@ -163,12 +173,21 @@ for ((run = 1; run <= RUNS; run++)); do
         sink0=$(tls_sink_count)
         [ -n "$PERF_DIR" ] && [ "$mode" != nodelivery ] && perf_start "$PERF_DIR/$mode.$run.data"
         cpu0=$(cpu_ticks "$CM_PID") t0=$(date +%s.%N)
+        [ -n "$TLS_SINK_PID" ] && scpu0=$(cpu_ticks "$TLS_SINK_PID")
         if read -r w s < <(steady_rate "$CM_PORT" "$MSGS"); then
             R_CM[$mode]+="$s " W_CM[$mode]+="$w "
         fi
         cpu=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$CM_PID")" -v t0="$t0" -v t1="$(date +%s.%N)" \
             -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", (b - a) / hz / (t1 - t0) * 100}')
         CPU_CM[$mode]+="$cpu "
+        if [ "$mode" = tls ] && [ -n "$TLS_SINK_PID" ]; then
+            # The receiver shares the two cores: its share is part of the picture.
+            scpu=$(awk -v a="$scpu0" -v b="$(cpu_ticks "$TLS_SINK_PID")" -v t0="$t0" \
+                -v t1="$(date +%s.%N)" -v hz="$(getconf CLK_TCK)" \
+                'BEGIN{printf "%.0f", (b - a) / hz / (t1 - t0) * 100}')
+            CPU_SINK+="$scpu "
+            cpu="$cpu% sink $scpu"
+        fi
         perf_stop
         note=""
         case $mode in

@@ -44,6 +44,7 @@ partners:
     tls: $tls
     next_hop: "$hop"
     on_tls_failure: defer
+${CM_EXTRA_YAML:-}
 EOF
     [ -x "$CHAINMAIL" ] || return 1
     "$CHAINMAIL" "${args[@]}" -c "$CM_CFG" >"$CM_DIR/serve.log" 2>&1 &
@@ -105,9 +106,18 @@ drain_wait() {
 # perf_start FILE: samples serve (CM_PID) with call graphs until perf_stop.
 # PERF_CALLGRAPH (default dwarf: the Release build keeps no frame pointers);
 # PERF_FREQ samples per second (default 499; dwarf call graphs are large).
+# PERF_STAT=1 counts instead (`perf stat --per-thread`: CPU time, context
+# switches and system calls of each of serve's threads) into FILE.
 perf_start() {
     command -v perf >/dev/null || { log "perf not installed (apt-get install linux-perf)"; return 1; }
     mkdir -p "$(dirname "$1")"
+    if [ "${PERF_STAT:-0}" = 1 ]; then
+        perf stat --per-thread -e task-clock,context-switches,raw_syscalls:sys_enter \
+            -o "$1" -p "$CM_PID" >"$1.log" 2>&1 &
+        PERF_PID=$!
+        sleep 0.5
+        return 0
+    fi
     perf record -F "${PERF_FREQ:-499}" --call-graph "${PERF_CALLGRAPH:-dwarf,16384}" -o "$1" -p "$CM_PID" \
         >"$1.log" 2>&1 &
     PERF_PID=$!
@@ -288,6 +298,8 @@ report() {
         for mode in $MODES; do
             echo "chainmail $mode: ${R_CM[$mode]:-none}(CPU % of one core: ${CPU_CM[$mode]:-none})."
             run_ratios "$mode"
+            [ "$mode" = tls ] && [ -n "${CPU_SINK:-}" ] &&
+                echo "  the TLS sink's CPU % of one core over the same time: ${CPU_SINK}"
             [ -n "${DRAIN_CM[$mode]:-}" ] &&
                 echo "  seconds after the load until all $MSGS were $([ "$mode" = tls ] && echo delivered || echo deferred): ${DRAIN_CM[$mode]}"
         done
