@@ -1,6 +1,5 @@
 // settle: carries out each recipient's outcome (policy::RcptOutcome, decided
-// by the failure table during the attempt): durable state first (for a
-// message this attempt finished without a report, its removal), then held
+// by the failure table during the attempt): durable state first, then held
 // flag, reports, log lines, removal. An outcome's spool state is mapped here
 // (spool_state_of); its report words are bounce's (bounce/ndr_reason.hpp),
 // its log words the log's (log/outcome_event.hpp).
@@ -121,9 +120,18 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
                                                            at(env.arrival_ms), ctx.random01()));
         changes.push_back(std::move(u));
     }
+    // The guarantee (scheduler.hpp): the new state is durable before anything else.
+    if (auto ec = co_await ctx.spool.update(env.id, changes)) {
+        spdlog::error("{}: cannot record the delivery state: {}", env.id, ec.message());
+        co_return;
+    }
     bool any_held = false;
     for (const deliver::RcptResult& r : res.rcpts)
         any_held = any_held || r.outcome == RcptOutcome::Held;
+    if (any_held) {
+        if (auto ec = co_await ctx.spool.set_held(env.id, true))
+            spdlog::error("{}: cannot hold: {}", env.id, ec.message());
+    }
 
     // Reports: one per message and event, for exactly this attempt's recipients.
     std::vector<bounce::NdrRecipient> failed, expired, delayed, success;
@@ -155,38 +163,6 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         }
     }
     const bool reports = !env.sender.empty() && !env.ndr;  // never to <>
-    // A message whose last open recipients this attempt delivered, with no
-    // report due, leaves the spool with one record instead of a state record
-    // and a removal: one sync to wait for, not two (Spool::remove_delivered).
-    bool finishing = !res.rcpts.empty() && (success.empty() || !reports);
-    for (const deliver::RcptResult& r : res.rcpts)
-        finishing = finishing && r.outcome == RcptOutcome::Delivered;
-    if (finishing) {
-        // The index, not the attempt's copy: another destination's attempt
-        // may have settled the other recipients meanwhile.
-        const std::optional<spool::Envelope> now = ctx.spool.find(env.id);
-        finishing = now.has_value();
-        for (std::size_t i = 0; finishing && i < now->recipients.size(); ++i) {
-            bool ours = false;
-            for (const deliver::RcptResult& r : res.rcpts) ours = ours || r.index == i;
-            finishing = ours || now->recipients[i].state != spool::RcptState::Pending;
-        }
-    }
-    // The guarantee (scheduler.hpp): the new state is durable before anything else.
-    std::error_code recorded;
-    if (finishing)
-        recorded = co_await ctx.spool.remove_delivered(env.id);
-    else
-        recorded = co_await ctx.spool.update(env.id, changes);
-    if (recorded) {
-        spdlog::error("{}: cannot record the delivery state: {}", env.id, recorded.message());
-        co_return;
-    }
-    if (any_held) {
-        if (auto ec = co_await ctx.spool.set_held(env.id, true))
-            spdlog::error("{}: cannot hold: {}", env.id, ec.message());
-    }
-
     std::string failed_ndr, expired_ndr;
     if (reports) {
         failed_ndr = co_await commit_report(ctx, env, data, failed, now_ms);
@@ -236,7 +212,6 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
     }
 
     // Finished: every recipient delivered or failed (and reported above).
-    if (finishing) co_return;  // removed above
     if (auto now = ctx.spool.find(env.id)) {
         bool open = false;
         for (const spool::Recipient& rc : now->recipients)

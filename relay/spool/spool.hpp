@@ -73,15 +73,6 @@ class Spool {
     // reported, or an operator deleted it); its space may be reclaimed.
     virtual boost::asio::awaitable<std::error_code> remove(const QueueId& id) = 0;
 
-    // remove() for a message whose last open recipients a delivery attempt
-    // has just delivered, with nothing to report: one record instead of a
-    // recipient-state record and then a removal. Like update(), it reaches
-    // the kernel at once, so a kill after the next hop's reply does not send
-    // the message again (relay/schedule/GUARANTEE.md).
-    virtual boost::asio::awaitable<std::error_code> remove_delivered(const QueueId& id) {
-        return remove(id);
-    }
-
     // The live messages, as of now.
     virtual std::vector<Envelope> live() const = 0;
     virtual std::optional<Envelope> find(const QueueId& id) const = 0;

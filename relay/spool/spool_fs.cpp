@@ -115,11 +115,10 @@ void SpoolFs::recover() {
 void SpoolFs::enqueue(Op op) {
     {
         std::lock_guard lock(queue_mutex_);
-        // An outcome (a recipient's state, or the removal of a message just
-        // delivered) goes to the kernel now, not after the sync in progress:
-        // a process killed from here on keeps it, so only a message in
-        // flight at the kill can be delivered twice (GUARANTEE.md).
-        if (op.early) write_early(op);
+        // A recipient's outcome goes to the kernel now, not after the sync in
+        // progress: a process killed from here on keeps it, so only a message
+        // in flight at the kill can be delivered twice (GUARANTEE.md).
+        if (std::holds_alternative<std::vector<RecipientUpdate>>(op.change)) write_early(op);
         pending_.push_back(std::move(op));
     }
     queue_cv_.notify_one();
@@ -175,13 +174,12 @@ boost::asio::awaitable<std::error_code> SpoolFs::update(const QueueId& id,
     op.rec = records::encode_update(id, changes);
     op.id = id;
     op.change = std::move(changes);
-    op.early = true;
     co_return co_await submit(std::move(op));
 }
 
 boost::asio::awaitable<std::error_code> SpoolFs::submit_change(const QueueId& id,
-                                                               records::Encoded rec, Change change,
-                                                               bool early) {
+                                                               records::Encoded rec,
+                                                               Change change) {
     {
         // Only the presence is needed: no copy of the envelope on this path.
         std::lock_guard lock(mutex_);
@@ -191,7 +189,6 @@ boost::asio::awaitable<std::error_code> SpoolFs::submit_change(const QueueId& id
     op.rec = std::move(rec);
     op.id = id;
     op.change = std::move(change);
-    op.early = early;
     co_return co_await submit(std::move(op));
 }
 
@@ -201,10 +198,6 @@ boost::asio::awaitable<std::error_code> SpoolFs::set_held(const QueueId& id, boo
 
 boost::asio::awaitable<std::error_code> SpoolFs::remove(const QueueId& id) {
     return submit_change(id, records::encode_remove(id), Removal{});
-}
-
-boost::asio::awaitable<std::error_code> SpoolFs::remove_delivered(const QueueId& id) {
-    return submit_change(id, records::encode_remove(id), Removal{}, true);
 }
 
 boost::asio::awaitable<std::error_code> SpoolFs::mark_delay_notice_sent(const QueueId& id) {

@@ -33,7 +33,6 @@ class SpoolFs final : public Spool {
                                                    std::vector<RecipientUpdate> changes) override;
     boost::asio::awaitable<std::error_code> set_held(const QueueId& id, bool held) override;
     boost::asio::awaitable<std::error_code> remove(const QueueId& id) override;
-    boost::asio::awaitable<std::error_code> remove_delivered(const QueueId& id) override;
     boost::asio::awaitable<std::error_code> mark_delay_notice_sent(const QueueId& id) override;
     void set_commit_listener(std::function<void(const QueueId&)> listener) override;
 
@@ -58,7 +57,6 @@ class SpoolFs final : public Spool {
         std::unique_ptr<Waiter> waiter;
         std::uint64_t seq = 0;     // the segment it was placed in
         std::uint64_t offset = 0;  // in that segment, once placed
-        bool early = false;        // an outcome: enqueue() writes it at once
         bool written = false;      // written early by enqueue(), not yet synced
     };
 
@@ -74,7 +72,7 @@ class SpoolFs final : public Spool {
     boost::asio::awaitable<std::error_code> submit(Op op);
     // A state record for a live message; no_such_file_or_directory otherwise.
     boost::asio::awaitable<std::error_code> submit_change(const QueueId& id, records::Encoded rec,
-                                                          Change change, bool early = false);
+                                                          Change change);
     void enqueue(Op op);
     void write_early(Op& op);  // queue_mutex_ held
 

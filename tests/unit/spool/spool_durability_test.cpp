@@ -297,34 +297,3 @@ TEST_CASE("a recipient's outcome survives a kill right after update() was called
     }
     CHECK(lost == 0);
 }
-
-TEST_CASE("a delivered message's removal survives a kill right after remove_delivered()",
-          "[spool]") {
-    // Settle records a message that its attempt finished by its removal
-    // alone; that record reaches the kernel at once, as an update's does.
-    TempDir tmp;
-    int kept = 0;
-    for (int round = 1; round <= 10; ++round) {
-        Envelope env = sample_envelope(1);
-        {
-            auto spool = open_spool(tmp.path());
-            REQUIRE_FALSE(wait(spool->commit(env, sample_message(1000))));
-        }
-        const pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            auto spool = open_spool(tmp.path());
-            boost::asio::io_context io;
-            boost::asio::co_spawn(io, spool->remove_delivered(env.id), boost::asio::detached);
-            io.poll();  // the record is handed over; the sync has not been waited for
-            ::kill(::getpid(), SIGKILL);
-            ::_exit(3);  // not reached
-        }
-        int status = 0;
-        REQUIRE(::waitpid(pid, &status, 0) == pid);
-        REQUIRE(WIFSIGNALED(status));
-        auto spool = open_spool(tmp.path());
-        if (spool->find(env.id)) ++kept;
-    }
-    CHECK(kept == 0);
-}
