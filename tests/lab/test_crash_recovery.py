@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from checks import free_port  # noqa: E402
+from checks import free_port, write_serve_config  # noqa: E402
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 ROUNDS = 3
@@ -39,20 +39,7 @@ def port_open(port):
 
 
 def write_config(tmp, port, dead_port):
-    cfg = os.path.join(tmp, "chainmail.yaml")
-    with open(cfg, "w") as f:
-        f.write(f"""hostname: chainmail.lab.test
-listen:
-  - address: "127.0.0.1:{port}"
-relay_from:
-  networks: ["127.0.0.0/8"]
-spool: {tmp}/spool
-control_socket: {tmp}/spool/control
-log:
-  level: info
-  delivery_log: {tmp}/delivery.jsonl
-dns:
-  nameservers: ["127.0.0.1@{dead_port}"]
+    return write_serve_config(tmp, f"127.0.0.1:{port}", f"127.0.0.1@{dead_port}", rest=f"""\
 partners:
   - name: lab-partner
     domains: [partner.test]
@@ -60,7 +47,6 @@ partners:
     next_hop: "[127.0.0.1]:{dead_port}"
     on_tls_failure: defer
 """)
-    return cfg
 
 
 def start_serve(cfg, port, log):

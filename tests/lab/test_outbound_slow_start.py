@@ -20,7 +20,8 @@ import tempfile
 import threading
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from checks import check, dead_resolver, exit_if_failed, free_port  # noqa: E402
+from checks import (check, dead_resolver, exit_if_failed, free_port,  # noqa: E402
+                    write_serve_config)
 
 CHAINMAIL = os.environ["CHAINMAIL"]
 SINK = os.environ.get("CHAINMAIL_SINK", "")
@@ -47,20 +48,7 @@ def burst(initial):
     ip = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
     port, sink_port = free_port(ip), free_port(ip)
     extra = f"  initial_concurrency_per_destination: {initial}\n" if initial else ""
-    cfg = os.path.join(tmp, "chainmail.yaml")
-    with open(cfg, "w") as f:
-        f.write(f"""hostname: chainmail.lab.test
-listen:
-  - address: "{ip}:{port}"
-relay_from:
-  networks: ["127.0.0.0/8"]
-spool: {tmp}/spool
-control_socket: {tmp}/spool/control
-log:
-  level: warning
-  delivery_log: {tmp}/delivery.jsonl
-dns:
-  nameservers: ["{dead_resolver(ip)}"]
+    cfg = write_serve_config(tmp, f"{ip}:{port}", dead_resolver(ip), level="warning", rest=f"""\
 delivery:
   concurrency_per_destination: 20
 {extra}partners:

@@ -1,7 +1,9 @@
-"""Shared by the lab tests: a free TCP port on a loopback address, and, for
+"""Shared by the lab tests: a free TCP port on a loopback address, a serve
+configuration's common part, and, for
 the tests written as plain scripts, checks that are collected so that one run
 reports every failure and then exits non-zero."""
 
+import os
 import socket
 import sys
 
@@ -33,3 +35,27 @@ def dead_resolver(ip="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((ip, 0))
         return f"{ip}@{s.getsockname()[1]}"
+
+
+def write_serve_config(tmp, listen, nameserver, rest, level="info"):
+    """tmp/chainmail.yaml for a lab serve: listens on `listen` ("ip:port"),
+    relays for loopback, keeps its spool, control socket and delivery log
+    under tmp and asks `nameserver` (dns.nameservers); `rest` is the YAML
+    that follows (delivery, partners). Returns the file's path."""
+    import os
+    cfg = os.path.join(tmp, "chainmail.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"""hostname: chainmail.lab.test
+listen:
+  - address: "{listen}"
+relay_from:
+  networks: ["127.0.0.0/8"]
+spool: {tmp}/spool
+control_socket: {tmp}/spool/control
+log:
+  level: {level}
+  delivery_log: {tmp}/delivery.jsonl
+dns:
+  nameservers: ["{nameserver}"]
+""" + rest)
+    return cfg
