@@ -166,10 +166,10 @@ Session::Action Session::error(int code, std::string_view text) {
     return Action::Continue;
 }
 
-Session::Action Session::handle_line(std::string_view line, std::string_view pending, bool unread) {
+Session::Action Session::handle_line(std::string_view line, std::string_view pending) {
     if (sasl_ != SaslStep::None) return handle_sasl(line);
     Command c = parse_command(line);
-    if (!check_pipelining(c, !pending.empty() || unread)) return sync_error(line, pending);
+    if (!check_pipelining(c, pending)) return sync_error(line, pending);
     switch (c.verb) {
         case Verb::Ehlo:
             return proceed_ehlo(c, true);
@@ -239,11 +239,11 @@ Session::Action Session::proceed_ehlo(const Command& c, bool extended) {
     return Action::Continue;
 }
 
-bool Session::check_pipelining(const Command& c, bool input_follows) const {
-    if (!input_follows) return true;
-    // Before our EHLO reply the client cannot know that PIPELINING is offered.
-    if (!esmtp_) return false;
-    return !ends_group(c.verb);
+bool Session::check_pipelining(const Command& c, std::string_view pending) {
+    // Inside a group anything may follow. Before our EHLO reply the client
+    // cannot know that PIPELINING is offered, so there every command ends one.
+    if (esmtp_ && !ends_group(c.verb)) return true;
+    return pending.empty() && !input_waiting();
 }
 
 Session::Action Session::sync_error(std::string_view line, std::string_view pending) {

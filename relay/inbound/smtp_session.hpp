@@ -70,8 +70,13 @@ class Session {
 
     boost::asio::awaitable<Action> finish_data(std::string message, const DataReader& reader);
 
-    // `pending`: bytes the client sent after this line before seeing our reply.
-    Action handle_line(std::string_view line, std::string_view pending, bool unread);
+    // `pending`: bytes the client sent after this line before seeing our reply,
+    // as far as they are in our buffer.
+    Action handle_line(std::string_view line, std::string_view pending);
+    // Whether the client sent more that is still in the kernel's buffer. Asked
+    // only for a command that must end what the client sends (RFC 2920 §3.1),
+    // so that the commands inside a group cost no system call.
+    virtual bool input_waiting() = 0;
     Action handle_sasl(std::string_view line);
     Action proceed_ehlo(const Command& c, bool extended);
     Action proceed_mail(const Command& c);
@@ -79,7 +84,7 @@ class Session {
     Action proceed_data(const Command& c);
     Action proceed_starttls(const Command& c);
     Action proceed_auth(const Command& c);
-    bool check_pipelining(const Command& c, bool input_follows) const;
+    bool check_pipelining(const Command& c, std::string_view pending);
     Action sync_error(std::string_view line, std::string_view pending);
     bool check_helo_seen();
     bool check_mail_allowed();
@@ -136,6 +141,7 @@ class BasicSession final : public Session,
 
     void start();  // spawns run() on the socket's executor
     void begin_shutdown() override;
+    bool input_waiting() override;
 
   private:
     boost::asio::awaitable<void> run();

@@ -58,6 +58,14 @@ void BasicSession<Socket>::begin_shutdown() {
 }
 
 template <class Socket>
+bool BasicSession<Socket>::input_waiting() {
+    // Plain TCP only: under TLS a record may be other than application data.
+    if (tls_active_) return false;
+    boost::system::error_code ec;
+    return socket_.available(ec) > 0 && !ec;
+}
+
+template <class Socket>
 void BasicSession<Socket>::start() {
     auto self = this->shared_from_this();
     asio::co_spawn(
@@ -181,12 +189,9 @@ boost::asio::awaitable<Session::Action> BasicSession<Socket>::command_loop(Strea
                 break;
         }
         // What the client sent behind this line before reading our reply: in
-        // our buffer, or still in the kernel's (plain TCP only; under TLS a
-        // record may be other than application data).
-        error_code aec;
-        const bool unread = !tls_active_ && socket_.available(aec) > 0 && !aec;
-        Action a = handle_line(in_.view().substr(0, scan.length - 2),
-                               in_.view().substr(scan.length), unread);
+        // our buffer here, or still in the kernel's (input_waiting()).
+        Action a =
+            handle_line(in_.view().substr(0, scan.length - 2), in_.view().substr(scan.length));
         in_.consume(scan.length);
         switch (a) {
             case Action::Continue:
