@@ -17,7 +17,7 @@ namespace chainmail::cli {
 struct Common {
     std::string config_path;      // from -c, CHAINMAIL_CONFIG or the default
     bool default_config = false;  // --default-config: the embedded configuration
-    bool check_files = true;      // check-config --no-file-checks: for a file meant elsewhere
+    bool no_file_checks = false;  // check-config --no-file-checks: for a file meant elsewhere
     bool no_delivery = false;     // serve --no-delivery: accept and queue, deliver nothing
     bool online = false;          // check-config --online: also the DNSSEC self-check
 };

@@ -18,7 +18,8 @@ constexpr const char* kDefaultConfig = "/etc/chainmail/chainmail.yaml";
 config::LoadResult load_result(const Common& common) {
     return common.default_config
                ? config::load_config_text(config::embedded_default_yaml(), "(embedded default)")
-               : config::load_config_file(common.config_path, {.check_files = common.check_files});
+               : config::load_config_file(common.config_path,
+                                          {.check_files = !common.no_file_checks});
 }
 
 std::optional<config::Config> load(const Common& common) {
@@ -63,7 +64,7 @@ int run(int argc, char** argv) {
     auto* check = app.add_subcommand(
         "check-config", "validate the configuration; errors as FILE:LINE:COL: message, exit 1");
     add_config(check);
-    check->add_flag("--no-file-checks{false}", common.check_files,
+    check->add_flag("--no-file-checks", common.no_file_checks,
                     "do not require the files the configuration names to exist here "
                     "(for a file meant for another machine)");
     check->add_flag("--online", common.online,
@@ -75,7 +76,7 @@ int run(int argc, char** argv) {
         "print the effective configuration, every default filled in, as YAML that "
         "check-config accepts again");
     add_config(config);
-    config->add_flag("--no-file-checks{false}", common.check_files,
+    config->add_flag("--no-file-checks", common.no_file_checks,
                      "do not require the files the configuration names to exist here");
 
     int health_timeout = 5;

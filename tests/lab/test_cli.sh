@@ -49,6 +49,8 @@ while IFS='|' read -r cmd purpose; do
     expect 0 "chainmail $cmd --help"
     contains "$out" "$purpose" "chainmail $cmd --help"
     contains "$out" "Usage:" "chainmail $cmd --help"
+    # Each option as the operator types it: no CLI11 default-value syntax.
+    ! grep -qE -- '--[a-z-]+\{' <<<"$out" || fail "chainmail $cmd --help shows an option with {...}: $out"
 done <<'EOF'
 serve|run the relay in the foreground
 check-config|validate the configuration
