@@ -160,6 +160,11 @@ int run(int argc, char** argv) {
     auto* retry_ids = qretry->add_option("ID", ids, "queue ids");
     auto* retry_all = qretry->add_flag("--all", all, "every message waiting for a later retry");
     retry_ids->excludes(retry_all);
+    // What a Postfix operator types first (postqueue -f, postfix flush).
+    auto* qflush = queue->add_subcommand(
+        "flush", "retry every message waiting for a later retry now: the same as retry --all" +
+                     via_serve + " Held messages stay held (use release).");
+    add_config(qflush);
     auto* qhold = queue->add_subcommand(
         "hold",
         "hold messages until released: no attempt starts, one in flight stops before "
@@ -236,6 +241,7 @@ int run(int argc, char** argv) {
         fmt::print(stderr, "chainmail queue retry: name queue ids, or --all\n");
         return 2;
     }
+    if (qflush->parsed()) return cmd_queue_act(common, "retry", ids, true);
     for (auto* q : {qretry, qhold, qrelease, qdelete, qbounce})
         if (q->parsed()) return cmd_queue_act(common, q->get_name(), ids, all);
     if (log->parsed()) return cmd_log(common, lopt);

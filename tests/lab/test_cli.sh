@@ -64,6 +64,7 @@ queue list|the queue: id, age, sender, recipients
 queue show|the envelope and state of messages
 queue show|--message
 queue retry|retry now
+queue flush|the same as retry --all
 queue hold|hold messages until released
 queue release|release held messages
 queue delete|delete messages
@@ -165,7 +166,7 @@ contains "$err" "--partners" "probe without targets"
 [ -z "$out" ] || fail "probe without targets: printed as if it worked: $out"
 
 # --- queue commands that need serve say so when it is not running -------------------
-for cmd in "retry --all" "retry 01ARZ3NDEKTSV4RRFFQ69G5FAV" "hold 01ARZ3NDEKTSV4RRFFQ69G5FAV" \
+for cmd in "retry --all" "flush" "retry 01ARZ3NDEKTSV4RRFFQ69G5FAV" "hold 01ARZ3NDEKTSV4RRFFQ69G5FAV" \
     "release 01ARZ3NDEKTSV4RRFFQ69G5FAV" "delete 01ARZ3NDEKTSV4RRFFQ69G5FAV" \
     "bounce 01ARZ3NDEKTSV4RRFFQ69G5FAV"; do
     # shellcheck disable=SC2086 # a command and its argument
