@@ -31,7 +31,7 @@ struct DeliveryAttempt::Kept {
 
 struct DeliveryAttempt::Run {
     const spool::Envelope& env;
-    std::string data;  // as delivered (subject tags removed)
+    std::string_view data;  // as delivered: the spooled message, or `stripped`
     std::string key;
     std::vector<std::size_t> pending;  // recipients without a verdict yet
     std::vector<RcptResult> done;
@@ -44,6 +44,7 @@ struct DeliveryAttempt::Run {
     bool report_mail = false;              // our own TLSRPT report: its sessions are not counted
     std::function<std::int64_t()> now_ms;  // AttemptSetup::now_ms
     bool chunking = true;                  // the partner's `chunking`: BDAT when offered
+    std::optional<std::string> stripped;   // the message without its subject tags, if it had any
 
     // Where the attempt stands now, for the failure table.
     policy::Situation situation(bool hosts_left) const {
@@ -357,8 +358,8 @@ asio::awaitable<AttemptResult> DeliveryAttempt::deliver(const spool::Envelope& e
                                                      : partner;
     run.report_mail = policy::is_tlsrpt_mail(data);
     run.chunking = effective.chunking;
-    run.data = cfg.sensitive.subject_tags.empty() ? std::string(data)
-                                                  : strip_subject_tags(cfg.sensitive, data);
+    if (!cfg.sensitive.subject_tags.empty()) run.stripped = strip_subject_tags(cfg.sensitive, data);
+    run.data = run.stripped ? std::string_view(*run.stripped) : data;
     run.key = std::string(policy::to_string(effective.tls)) + "/" +
               std::string(policy::to_string(effective.mode)) + (env.requiretls ? "/rt" : "") +
               (tls_optional ? "/tls-optional" : "");

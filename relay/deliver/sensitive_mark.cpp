@@ -77,7 +77,8 @@ bool tls_required_no(std::string_view message) {
     return false;
 }
 
-std::string strip_subject_tags(const config::Sensitive& sensitive, std::string_view message) {
+std::optional<std::string> strip_subject_tags(const config::Sensitive& sensitive,
+                                              std::string_view message) {
     for (const Field& f : fields(message)) {
         if (f.name != "subject") continue;
         std::string value = f.value;
@@ -93,7 +94,7 @@ std::string strip_subject_tags(const config::Sensitive& sensitive, std::string_v
                 changed = true;
             }
         }
-        if (!changed) return std::string(message);
+        if (!changed) return std::nullopt;
         std::string out(message.substr(0, f.begin));
         out.append("Subject: ");
         out.append(trim(value));
@@ -101,7 +102,7 @@ std::string strip_subject_tags(const config::Sensitive& sensitive, std::string_v
         out.append(message.substr(f.end));
         return out;
     }
-    return std::string(message);
+    return std::nullopt;
 }
 
 }  // namespace chainmail::deliver

@@ -3,6 +3,7 @@
 // with those subject tags removed before delivery. Pure text functions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,9 @@ std::string sensitive_why(const config::Sensitive& sensitive, std::string_view m
 bool tls_required_no(std::string_view message);
 
 // The message with every configured subject tag removed from the Subject
-// header (and one space after it); unchanged when there is none.
-std::string strip_subject_tags(const config::Sensitive& sensitive, std::string_view message);
+// header (and one space after it); nullopt when there is none, so that the
+// message is not copied (it may be many megabytes).
+std::optional<std::string> strip_subject_tags(const config::Sensitive& sensitive,
+                                              std::string_view message);
 
 }  // namespace chainmail::deliver
