@@ -20,7 +20,8 @@
 #   --throughput-only   skip the fsync, memory and latency figures
 #   --perf DIR    record `perf record -g` of serve during each delivering run
 #                 into DIR/MODE.RUN.data (needs linux-perf); with PERF_STAT=1
-#                 in the environment, `perf stat --per-thread` counts instead
+#                 in the environment, `perf stat --per-thread` counts instead;
+#                 with PERF_STAT=trace, system calls by name (`perf trace -s`)
 #   --no-chunking the TLS sink does not offer CHUNKING (RFC 3030), so chainmail
 #                 sends DATA; by default it offers it, as Postfix >= 3.4
 #                 does, and chainmail sends BDAT

@@ -107,10 +107,18 @@ drain_wait() {
 # PERF_CALLGRAPH (default dwarf: the Release build keeps no frame pointers);
 # PERF_FREQ samples per second (default 499; dwarf call graphs are large).
 # PERF_STAT=1 counts instead (`perf stat --per-thread`: CPU time, context
-# switches and system calls of each of serve's threads) into FILE.
+# switches and system calls of each of serve's threads) into FILE;
+# PERF_STAT=trace lists each thread's system calls by name (`perf trace -s`;
+# it slows serve several times over, so only its counts mean anything).
 perf_start() {
     command -v perf >/dev/null || { log "perf not installed (apt-get install linux-perf)"; return 1; }
     mkdir -p "$(dirname "$1")"
+    if [ "${PERF_STAT:-0}" = trace ]; then
+        perf trace -s -o "$1" -p "$CM_PID" >"$1.log" 2>&1 &
+        PERF_PID=$!
+        sleep 0.5
+        return 0
+    fi
     if [ "${PERF_STAT:-0}" = 1 ]; then
         perf stat --per-thread -e task-clock,context-switches,raw_syscalls:sys_enter \
             -o "$1" -p "$CM_PID" >"$1.log" 2>&1 &
