@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <tuple>
 
 #include "config/config.hpp"
@@ -436,6 +438,44 @@ Config Walker::walk(const YAML::Node& root) {
     return c;
 }
 
+// The first line, up to line `last` (1-based; every line when it is 0), whose
+// indentation holds a tab, pointing at that tab. YAML allows only spaces
+// there (YAML 1.2 §6.1), and yaml-cpp reports a tab only as a structure it
+// cannot follow ("illegal map value", "end of map not found"), at another
+// column or on a later line. Blank and comment lines do not count: a tab
+// there breaks nothing.
+std::optional<Position> tab_in_indentation(std::string_view text, const std::string& name,
+                                           int last) {
+    int line = 1;
+    for (std::size_t start = 0; last == 0 || line <= last; ++line) {
+        std::size_t end = std::min(text.find('\n', start), text.size());
+        std::string_view l = text.substr(start, end - start);
+        std::size_t lead = l.find_first_not_of(" \t");
+        if (lead != std::string_view::npos && l[lead] != '#' && l[lead] != '\r') {
+            if (std::size_t tab = l.substr(0, lead).find('\t'); tab != std::string_view::npos)
+                return Position{name, line, static_cast<int>(tab) + 1};
+        }
+        if (end == text.size()) break;
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
+// yaml-cpp's syntax messages name the grammar, not the mistake; the two a
+// person makes most are a tab in the indentation and a misaligned or
+// unquoted line, so say those in plain words.
+ConfigError syntax_error(const std::string& text, const std::string& name,
+                         const YAML::ParserException& e) {
+    int line = e.mark.line < 0 ? 1 : e.mark.line + 1;
+    int col = e.mark.column < 0 ? 1 : e.mark.column + 1;
+    if (auto tab = tab_in_indentation(text, name, e.mark.line < 0 ? 0 : line))
+        return {*tab, "this line is indented with a tab; YAML needs spaces"};
+    return {{name, line, col},
+            "YAML syntax error: " + e.msg +
+                " (check the indentation of this line and the one before; quote a value that "
+                "starts with [ { * & ! or contains ': ')"};
+}
+
 }  // namespace
 
 LoadResult load_config_text(const std::string& text, const std::string& name,
@@ -447,8 +487,11 @@ LoadResult load_config_text(const std::string& text, const std::string& name,
         YAML::Node root = YAML::Load(text);
         Walker w(name, walked, errors);
         config = w.walk(root);
+    } catch (const YAML::ParserException& e) {
+        errors.push_back(syntax_error(text, name, e));
+        return errors;
     } catch (const YAML::Exception& e) {
-        // Syntax errors, and anything yaml-cpp rejects while we walk.
+        // Anything else yaml-cpp rejects while we walk.
         int line = e.mark.line < 0 ? 1 : e.mark.line + 1;
         int col = e.mark.column < 0 ? 1 : e.mark.column + 1;
         errors.push_back({{name, line, col}, "YAML syntax error: " + e.msg});

@@ -201,6 +201,26 @@ TEST_CASE("a YAML syntax error carries the parser's position") {
     one_error("- a\n- b\n", "t.yaml:1:1", "expected a mapping of settings at the top level");
 }
 
+TEST_CASE("a YAML syntax error says in plain words what to look at") {
+    const std::string hint =
+        "(check the indentation of this line and the one before; quote a value that starts "
+        "with [ { * & ! or contains ': ')";
+    one_error("a: b: c\n", "t.yaml:1:5", "YAML syntax error: illegal map value " + hint);
+    one_error("listen:\n  - address: [\"0.0.0.0:25\"\nspool: x\n", "t.yaml:3:1", hint);
+}
+
+TEST_CASE("a tab in the indentation is named at its line, not as a broken structure") {
+    const std::string tab = "this line is indented with a tab; YAML needs spaces";
+    one_error("log:\n\tlevel: info\n", "t.yaml:2:1", tab);
+    one_error("log:\n  level: info\n\tdelivery_log: /tmp/d.jsonl\n", "t.yaml:3:1", tab);
+    one_error("log:\n  \tlevel: info\n", "t.yaml:2:3", tab);
+    // A tab after the indentation, in a comment line or on a line after the
+    // error is not what broke the file: the parser's message stands.
+    one_error("log:\n\t# the level\n  level:\tinfo\nspool: a: b\n", "t.yaml:4:9",
+              "YAML syntax error");
+    one_error("spool: a: b\nlog:\n\tlevel: info\n", "t.yaml:1:9", "YAML syntax error");
+}
+
 TEST_CASE("a key repeated in one mapping is an error at the repeat") {
     one_error("spool: a\nlog:\n  level: info\n  level: debug\n", "t.yaml:4:3",
               "log.level: duplicate key");
