@@ -29,7 +29,7 @@ using Position = policy::Position;
 struct ConfigError {
     Position where;
     std::string message;
-    std::string str() const;  // "FILE:LINE:COL: message"
+    std::string str() const;  // "FILE:LINE:COL: message"; "FILE: message" when line is 0
 };
 
 // An IPv4 or IPv6 network; IPv4 is kept as IPv4, not mapped.

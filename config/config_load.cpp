@@ -476,6 +476,19 @@ ConfigError syntax_error(const std::string& text, const std::string& name,
                 "starts with [ { * & ! or contains ': ')"};
 }
 
+// Line 0: no position, as there is no text to point into. A file that is not
+// there is what a first run meets, so name the ways forward.
+LoadResult unreadable(const std::string& path, int error) {
+    std::string message =
+        std::string("cannot read the configuration file: ") + std::strerror(error);
+    if (error == ENOENT)
+        message +=
+            "; write one (config/chainmail.example.yaml is a commented example, installed as "
+            "/usr/share/doc/chainmail/chainmail.example.yaml), or name another with -c FILE or "
+            "CHAINMAIL_CONFIG, or try --default-config";
+    return std::vector<ConfigError>{{{path, 0, 0}, std::move(message)}};
+}
+
 }  // namespace
 
 LoadResult load_config_text(const std::string& text, const std::string& name,
@@ -514,18 +527,10 @@ LoadResult load_config_text(const std::string& text, const std::string& name) {
 
 LoadResult load_config_file(const std::string& path, const LoadOptions& options) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        return std::vector<ConfigError>{
-            {{path, 1, 1},
-             std::string("cannot read the configuration file: ") + std::strerror(errno)}};
-    }
+    if (!in) return unreadable(path, errno);
     std::ostringstream text;
     text << in.rdbuf();
-    if (in.bad()) {
-        return std::vector<ConfigError>{
-            {{path, 1, 1},
-             std::string("cannot read the configuration file: ") + std::strerror(errno)}};
-    }
+    if (in.bad()) return unreadable(path, errno);
     return load_config_text(text.str(), path, options);
 }
 

@@ -35,6 +35,9 @@ bool valid_host_name(std::string_view s) {
 }  // namespace
 
 std::string ConfigError::str() const {
+    // A file that cannot be read has no line to point at: a made-up 1:1 would
+    // send the reader looking inside a file that is not there.
+    if (where.line <= 0) return where.file + ": " + message;
     return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.col) + ": " +
            message;
 }

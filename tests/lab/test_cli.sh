@@ -138,7 +138,8 @@ expect 0 "-c wins over CHAINMAIL_CONFIG"
 
 run check-config -c "$tmp/missing.yaml"
 expect 1 "check-config on a missing file"
-contains "$err" "$tmp/missing.yaml" "a missing file is named"
+contains "$err" "$tmp/missing.yaml: cannot read" "a missing file is named, with no line in it"
+contains "$err" "or try --default-config" "a missing file: the ways forward"
 
 # --- policy: partner, level and why ---------------------------------------------
 # policy_of DOMAIN PARTNER LEVEL WHY
