@@ -215,6 +215,19 @@ int run(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+    } catch (const CLI::ExtrasError& e) {
+        // `chainmail check-config FILE` is what a newcomer types first; CLI11
+        // would only say the file "was not expected". Show the right command.
+        for (auto* sub : {check, config}) {
+            auto extra = sub->remaining();
+            if (sub->parsed() && extra.size() == 1 && !extra[0].starts_with("-") &&
+                sub->count("--config") == 0) {
+                fmt::print(stderr, "chainmail {0}: name the file with -c: chainmail {0} -c {1}\n",
+                           sub->get_name(), extra[0]);
+                return 2;
+            }
+        }
+        return app.exit(e) == 0 ? 0 : 2;
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }

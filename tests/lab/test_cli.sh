@@ -1,7 +1,8 @@
 #!/bin/bash
 # The command line as an operator meets it: every --help answers, check-config
 # names FILE:LINE:COL for each kind of mistake, policy explains its choice,
-# probe without a target is a usage error (exit 2), queue commands that need a
+# probe without a target is a usage error (exit 2), and so is a file named
+# without -c (the error shows the command with -c), queue commands that need a
 # running serve say that it is not running, and --version is right.
 set -euo pipefail
 
@@ -140,6 +141,14 @@ run check-config -c "$tmp/missing.yaml"
 expect 1 "check-config on a missing file"
 contains "$err" "$tmp/missing.yaml: cannot read" "a missing file is named, with no line in it"
 contains "$err" "or try --default-config" "a missing file: the ways forward"
+
+# The file named without -c: the command that works.
+for sub in check-config config; do
+    run $sub "$good"
+    expect 2 "$sub FILE"
+    contains "$err" "chainmail $sub: name the file with -c: chainmail $sub -c $good" "$sub FILE"
+    [ -z "$out" ] || fail "$sub FILE: printed as if it worked: $out"
+done
 
 # --- policy: partner, level and why ---------------------------------------------
 # policy_of DOMAIN PARTNER LEVEL WHY
