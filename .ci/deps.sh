@@ -2,10 +2,12 @@
 # Installs the Debian 12 packages chainmail needs. Idempotent: installs only
 # what is missing. Usage: .ci/deps.sh [build|test]
 set -eu
+# dpkg-dev is for `cpack -G DEB` (docs/deploy.md section 1): without its
+# dpkg-shlibdeps, cpack only warns and the package depends on no libraries.
 want_build="cmake g++ make pkg-config libboost-dev libssl-dev libunbound-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libsystemd-dev libcrypt-dev
-  zlib1g-dev openssl ca-certificates dns-root-data tzdata"
-want_test="ninja-build clang-format clang libclang-rt-14-dev dpkg-dev systemd logrotate postfix swaks nsd ldnsutils unbound python3 python3-aiosmtpd python3-yaml python3-prometheus-client iproute2 procps
+  zlib1g-dev openssl ca-certificates dns-root-data tzdata dpkg-dev"
+want_test="ninja-build clang-format clang libclang-rt-14-dev systemd logrotate postfix swaks nsd ldnsutils unbound python3 python3-aiosmtpd python3-yaml python3-prometheus-client iproute2 procps
   chromium poppler-utils"
 want="$want_build"
 [ "${1:-build}" = test ] && want="$want_build $want_test"
