@@ -54,9 +54,10 @@ void table_row(std::string& out, const std::string& name, const ReportRow& r) {
 
 std::string report_text(const Report& r) {
     std::string out;
-    out += fmt::format("chainmail report: {} to {} UTC ({} days)\n",
+    out += fmt::format("chainmail report: {} to {} UTC ({} day{})\n",
                        log::iso_ms(r.since_ms).substr(0, 16).replace(10, 1, " "),
-                       log::iso_ms(r.until_ms).substr(0, 16).replace(10, 1, " "), r.days);
+                       log::iso_ms(r.until_ms).substr(0, 16).replace(10, 1, " "), r.days,
+                       r.days == 1 ? "" : "s");
     out += fmt::format("{} log lines read from {} file{}; {} messages received", thousands(r.lines),
                        r.files.size(), r.files.size() == 1 ? "" : "s", thousands(r.received));
     out += r.damaged ? fmt::format("; {} damaged lines skipped\n", thousands(r.damaged)) : "\n";

@@ -180,6 +180,10 @@ def main():
         zn = rows[("zorg-noord", "zorg-noord.nl")]
         check("{:,}".format(zn["delivered"]) in text and "Regressions" in text,
               "text report shows the numbers")
+        check("UTC (61 days)" in text, "the span in days: " + text.splitlines()[0])
+        one = run("report", "-c", cfg, "--since", "2026-11-30T00:00:00Z", "--until",
+                  "2026-12-01T00:00:00Z").stdout
+        check("UTC (1 day)" in one, "one day is a day, not 1 days: " + one.splitlines()[0])
 
         # --- a gzip file cut short, and a file that cannot be read ------------------
         cut = os.path.join(d, "delivery.jsonl.2.gz")
