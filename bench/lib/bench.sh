@@ -113,21 +113,13 @@ drain_wait() {
 perf_start() {
     command -v perf >/dev/null || { log "perf not installed (apt-get install linux-perf)"; return 1; }
     mkdir -p "$(dirname "$1")"
-    if [ "${PERF_STAT:-0}" = trace ]; then
-        perf trace -s -o "$1" -p "$CM_PID" >"$1.log" 2>&1 &
-        PERF_PID=$!
-        sleep 0.5
-        return 0
-    fi
-    if [ "${PERF_STAT:-0}" = 1 ]; then
-        perf stat --per-thread -e task-clock,context-switches,raw_syscalls:sys_enter \
-            -o "$1" -p "$CM_PID" >"$1.log" 2>&1 &
-        PERF_PID=$!
-        sleep 0.5
-        return 0
-    fi
-    perf record -F "${PERF_FREQ:-499}" --call-graph "${PERF_CALLGRAPH:-dwarf,16384}" -o "$1" -p "$CM_PID" \
-        >"$1.log" 2>&1 &
+    local cmd
+    case "${PERF_STAT:-0}" in
+        trace) cmd=(perf trace -s) ;;
+        1) cmd=(perf stat --per-thread -e task-clock,context-switches,raw_syscalls:sys_enter) ;;
+        *) cmd=(perf record -F "${PERF_FREQ:-499}" --call-graph "${PERF_CALLGRAPH:-dwarf,16384}") ;;
+    esac
+    "${cmd[@]}" -o "$1" -p "$CM_PID" >"$1.log" 2>&1 &
     PERF_PID=$!
     sleep 0.5 # perf attaches before the load starts
 }
