@@ -8,10 +8,6 @@ std::uint64_t of(const RowFacts& f, AuthLabel a) {
     return f.by_auth[static_cast<std::size_t>(a)];
 }
 
-std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
-    return thousands(n) + " " + std::string(n == 1 ? one : many);
-}
-
 std::string period(const RowFacts& f) {
     return f.days == 1 ? "in 1 day" : "in " + std::to_string(f.days) + " days";
 }
@@ -39,6 +35,10 @@ std::string thousands(std::uint64_t n) {
         out.push_back(digits[k]);
     }
     return out;
+}
+
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+    return thousands(n) + " " + std::string(n == 1 ? one : many);
 }
 
 std::uint64_t deliveries(const RowFacts& f) {

@@ -47,5 +47,7 @@ std::vector<Advice> advise(const RowFacts& f);
 
 // "1,204"
 std::string thousands(std::uint64_t n);
+// "1 day", "61 days", "1,024 files": the count as thousands() writes it.
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many);
 
 }  // namespace chainmail::policy

@@ -12,6 +12,7 @@ namespace chainmail::cli {
 namespace {
 
 using policy::AuthLabel;
+using policy::plural;
 using policy::Protection;
 using policy::thousands;
 
@@ -114,9 +115,9 @@ std::string report_html(const Report& r) {
     out += html_open(fmt::format("chainmail report {} to {}", from, to));
     out += fmt::format(
         "<h1>How mail to our partners was protected</h1><p class=meta>chainmail report, {} to {} "
-        "UTC ({} day{}) &middot; {} log lines from {} file{}{}</p>\n",
-        from, to, r.days, r.days == 1 ? "" : "s", thousands(r.lines), r.files.size(),
-        r.files.size() == 1 ? "" : "s",
+        "UTC ({}) &middot; {} log lines from {}{}</p>\n",
+        from, to, plural(static_cast<std::uint64_t>(r.days), "day", "days"), thousands(r.lines),
+        plural(r.files.size(), "file", "files"),
         r.damaged ? fmt::format(" &middot; {} damaged lines skipped", thousands(r.damaged)) : "");
     const std::uint64_t dane = auth(all, AuthLabel::DaneEe) + auth(all, AuthLabel::DaneTa);
     const std::uint64_t authd = auth(all, AuthLabel::Pkix) + auth(all, AuthLabel::MtaSts) +

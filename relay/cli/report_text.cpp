@@ -11,6 +11,7 @@ namespace chainmail::cli {
 namespace {
 
 using policy::AuthLabel;
+using policy::plural;
 using policy::thousands;
 
 std::uint64_t auth(const Counts& c, AuthLabel a) {
@@ -54,12 +55,12 @@ void table_row(std::string& out, const std::string& name, const ReportRow& r) {
 
 std::string report_text(const Report& r) {
     std::string out;
-    out += fmt::format("chainmail report: {} to {} UTC ({} day{})\n",
+    out += fmt::format("chainmail report: {} to {} UTC ({})\n",
                        log::iso_ms(r.since_ms).substr(0, 16).replace(10, 1, " "),
-                       log::iso_ms(r.until_ms).substr(0, 16).replace(10, 1, " "), r.days,
-                       r.days == 1 ? "" : "s");
-    out += fmt::format("{} log lines read from {} file{}; {} messages received", thousands(r.lines),
-                       r.files.size(), r.files.size() == 1 ? "" : "s", thousands(r.received));
+                       log::iso_ms(r.until_ms).substr(0, 16).replace(10, 1, " "),
+                       plural(static_cast<std::uint64_t>(r.days), "day", "days"));
+    out += fmt::format("{} log lines read from {}; {} messages received", thousands(r.lines),
+                       plural(r.files.size(), "file", "files"), thousands(r.received));
     out += r.damaged ? fmt::format("; {} damaged lines skipped\n", thousands(r.damaged)) : "\n";
 
     out += "\nPlaintext: domains that received mail without encryption\n";
