@@ -461,19 +461,22 @@ std::optional<Position> tab_in_indentation(std::string_view text, const std::str
     return std::nullopt;
 }
 
+// Where yaml-cpp says the trouble is (its marks count from 0, -1 unknown).
+Position position_of(const std::string& name, const YAML::Mark& m) {
+    return {name, m.line < 0 ? 1 : m.line + 1, m.column < 0 ? 1 : m.column + 1};
+}
+
 // yaml-cpp's syntax messages name the grammar, not the mistake; the two a
 // person makes most are a tab in the indentation and a misaligned or
 // unquoted line, so say those in plain words.
 ConfigError syntax_error(const std::string& text, const std::string& name,
                          const YAML::ParserException& e) {
-    int line = e.mark.line < 0 ? 1 : e.mark.line + 1;
-    int col = e.mark.column < 0 ? 1 : e.mark.column + 1;
-    if (auto tab = tab_in_indentation(text, name, e.mark.line < 0 ? 0 : line))
+    const Position at = position_of(name, e.mark);
+    if (auto tab = tab_in_indentation(text, name, e.mark.line < 0 ? 0 : at.line))
         return {*tab, "this line is indented with a tab; YAML needs spaces"};
-    return {{name, line, col},
-            "YAML syntax error: " + e.msg +
-                " (check the indentation of this line and the one before; quote a value that "
-                "starts with [ { * & ! or contains ': ')"};
+    return {at, "YAML syntax error: " + e.msg +
+                    " (check the indentation of this line and the one before; quote a value that "
+                    "starts with [ { * & ! or contains ': ')"};
 }
 
 // Line 0: no position, as there is no text to point into. A file that is not
@@ -505,9 +508,7 @@ LoadResult load_config_text(const std::string& text, const std::string& name,
         return errors;
     } catch (const YAML::Exception& e) {
         // Anything else yaml-cpp rejects while we walk.
-        int line = e.mark.line < 0 ? 1 : e.mark.line + 1;
-        int col = e.mark.column < 0 ? 1 : e.mark.column + 1;
-        errors.push_back({{name, line, col}, "YAML syntax error: " + e.msg});
+        errors.push_back({position_of(name, e.mark), "YAML syntax error: " + e.msg});
         return errors;
     }
     config.source = name;
