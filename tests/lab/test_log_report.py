@@ -122,12 +122,25 @@ def main():
             got = run("log", "-c", cfg, "--json", *args).stdout.splitlines()
             check(got == want and len(want) > 0,
                   "log %s: %d lines, expected %d" % (" ".join(args), len(got), len(want)))
-        # A duration: everything from 5 days before now; the data ends 2026-11-30.
-        now = dt.datetime.now(dt.timezone.utc)
-        since = (now - dt.timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%S")
-        want = [l for l, r in recs if r["ts"] >= since]
-        got = run("log", "-c", cfg, "--json", "--since", "5d").stdout.splitlines()
-        check(got == want, "log --since 5d: %d lines, expected %d" % (len(got), len(want)))
+        # A duration: everything from N days before now, with N chosen so that the
+        # threshold falls on 2026-11-27 (inside the data, which ends 2026-11-30)
+        # whatever day this runs. chainmail reads the clock a moment after we do,
+        # so a line is checked only when it is clearly on one side: at or after
+        # the later threshold it must be shown, before the earlier one it must not.
+        day0 = dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)
+        n = (dt.datetime.now(dt.timezone.utc) - day0).days
+        iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (t.microsecond // 1000)
+        early = iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=n))
+        got = run("log", "-c", cfg, "--json", "--since", "%dd" % n).stdout.splitlines()
+        late = iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=n))
+        must = [l for l, r in recs if r["ts"] >= late]
+        may = [l for l, r in recs if r["ts"] >= early]
+        shown = set(got)
+        check("2026-11-27T" <= early < "2026-11-28T" and 0 < len(must) < len(recs),
+              "--since %dd: the threshold %s is inside the data" % (n, early))
+        check([l for l in may if l in shown] == got and all(l in shown for l in must),
+              "log --since %dd: %d lines, expected %d to %d" % (n, len(got), len(must),
+                                                                  len(may)))
         p = run("log", "-c", cfg, "--since", "yesterdayish", ok=2)
         check("neither a duration" in p.stderr, "a bad --since is explained: " + p.stderr)
 
