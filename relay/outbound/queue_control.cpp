@@ -336,11 +336,6 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         u.last_error = reply;
         changes.push_back(std::move(u));
     }
-    // As in settle: the new state is durable before the report exists.
-    if (auto ec = co_await hooks_.spool.update(id, changes)) {
-        done_stopping(id);
-        co_return failed(id, ec);
-    }
     const auto cfg = hooks_.config();
     const std::int64_t now = hooks_.now_ms();
     std::vector<bounce::NdrRecipient> rcpts;
@@ -362,17 +357,23 @@ asio::awaitable<ActionResult> QueueControl::bounce(const spool::QueueId& id) {
         n.last_attempt_ms = r.attempts > 0 ? now : 0;
         rcpts.push_back(std::move(n));
     }
-    std::string ndr_id;
+    std::mt19937_64 rng(std::random_device{}());
+    settle::SettleContext ctx{*cfg, hooks_.templates, hooks_.spool, hooks_.log,
+                              [&rng] { return std::uniform_real_distribution<double>(0, 1)(rng); }};
+    std::vector<settle::Report> reports;
     if (!rcpts.empty() && !env->sender.empty() && !env->ndr) {
         std::string data;
         if (auto ec = hooks_.spool.read_message(id, data))
             spdlog::error("{}: cannot read the message for its report: {}", id, ec.message());
-        std::mt19937_64 rng(std::random_device{}());
-        settle::SettleContext ctx{*cfg, hooks_.templates, hooks_.spool, hooks_.log, [&rng] {
-                                      return std::uniform_real_distribution<double>(0, 1)(rng);
-                                  }};
-        ndr_id = co_await settle::commit_report(ctx, *env, data, rcpts, now);
+        if (auto r = settle::build_report(ctx, *env, data, rcpts, now))
+            reports.push_back(std::move(*r));
     }
+    // As in settle: the Failed states and their report are durable together.
+    if (auto ec = co_await settle::commit_failures(ctx, *env, reports, changes)) {
+        done_stopping(id);
+        co_return failed(id, ec);
+    }
+    const std::string ndr_id = reports.empty() ? "" : reports.front().message.env.id;
     for (const spool::RecipientUpdate& u : changes)
         log_line(log::event_of(outcome, env->ndr), *env, u.index, dsn, kBouncedText, ndr_id);
     // Every recipient is now delivered or failed (and reported): finished.

@@ -38,10 +38,12 @@ namespace chainmail::schedule {
 //   other store-and-forward MTA have the same window (RFC 1047); it is a few
 //   milliseconds wide (one fdatasync).
 //
-// Reports: a report is committed after the recipient's Failed state is
-// durable; a crash between the two loses that report (the recipient is not
-// retried). The log line follows the durable state, so a line never claims
-// what the spool does not hold.
+// Reports: a recipient whose failure the sender is told of gets its Failed
+// state in the same journal group as its report, the report's record first
+// (Spool::commit_with_update), so a crash leaves both, the report alone, or
+// neither (then the recipient is still Pending and tried again); never a
+// failed recipient whose sender is not told. The log line follows the
+// durable state, so a line never claims what the spool does not hold.
 
 // Where a recipient goes: its partner's name and the partner's next_hop
 // ("[h]:p" or "h:p"), else its domain (lower case). One connection serves

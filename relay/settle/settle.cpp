@@ -69,11 +69,11 @@ spool::RcptState spool_state_of(RcptOutcome o) {
     return spool::RcptState::Pending;
 }
 
-asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool::Envelope& env,
-                                           std::string_view data,
-                                           const std::vector<bounce::NdrRecipient>& rcpts,
-                                           std::int64_t now_ms) {
-    if (rcpts.empty()) co_return "";
+std::optional<Report> build_report(const SettleContext& ctx, const spool::Envelope& env,
+                                   std::string_view data,
+                                   const std::vector<bounce::NdrRecipient>& rcpts,
+                                   std::int64_t now_ms) {
+    if (rcpts.empty()) return std::nullopt;
     bounce::NdrMessage m;
     try {
         bounce::NdrOptions o;
@@ -81,9 +81,11 @@ asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool
         m = bounce::build_ndr(ctx.config, ctx.templates, env, data, rcpts, o);
     } catch (const std::exception& e) {  // a broken invariant of ours: say so, keep going
         spdlog::error("{}: cannot build a report: {}", env.id, e.what());
-        co_return "";
+        return std::nullopt;
     }
-    spool::Envelope n;
+    Report r;
+    r.kind = m.kind;
+    spool::Envelope& n = r.message.env;
     n.sender = "";  // RFC 5321 §4.5.5: reports have the null sender
     spool::Recipient to;
     to.address = env.sender;
@@ -94,13 +96,56 @@ asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool
     n.message_id = m.message_id;
     n.client_helo = ctx.config.hostname;
     n.arrival_ms = now_ms;
-    if (auto ec = co_await ctx.spool.commit(n, std::move(m.bytes))) {
+    r.message.bytes = std::move(m.bytes);
+    return r;
+}
+
+namespace {
+
+void log_queued(const spool::Envelope& env, const Report& r) {
+    // Postfix's bounce(8) line: grep for either queue id finds the other.
+    spdlog::info("{}: sender {} notification: {}", env.id, bounce::to_string(r.kind),
+                 r.message.env.id);
+}
+
+}  // namespace
+
+asio::awaitable<std::string> commit_report(const SettleContext& ctx, const spool::Envelope& env,
+                                           std::string_view data,
+                                           const std::vector<bounce::NdrRecipient>& rcpts,
+                                           std::int64_t now_ms) {
+    auto r = build_report(ctx, env, data, rcpts, now_ms);
+    if (!r) co_return "";
+    if (auto ec = co_await ctx.spool.commit(r->message.env, std::move(r->message.bytes))) {
         spdlog::error("{}: cannot queue the report: {}", env.id, ec.message());
         co_return "";
     }
-    // Postfix's bounce(8) line: grep for either queue id finds the other.
-    spdlog::info("{}: sender {} notification: {}", env.id, bounce::to_string(m.kind), n.id);
-    co_return n.id;
+    log_queued(env, *r);
+    co_return r->message.env.id;
+}
+
+asio::awaitable<std::error_code> commit_failures(const SettleContext& ctx,
+                                                 const spool::Envelope& env,
+                                                 std::vector<Report>& reports,
+                                                 std::vector<spool::RecipientUpdate> changes) {
+    if (changes.empty()) co_return std::error_code{};
+    if (!reports.empty()) {
+        std::vector<spool::NewMessage> messages;
+        for (Report& r : reports) messages.push_back(std::move(r.message));
+        const std::error_code ec = co_await ctx.spool.commit_with_update(messages, env.id, changes);
+        for (std::size_t i = 0; i < reports.size(); ++i) {
+            reports[i].message.env = std::move(messages[i].env);
+            if (ec) reports[i].message.env.id.clear();
+        }
+        if (!ec) {
+            for (const Report& r : reports) log_queued(env, r);
+            co_return ec;
+        }
+        spdlog::error("{}: cannot queue the report: {}", env.id, ec.message());
+    }
+    // No report to go with them (none could be built or queued, logged): the
+    // states are recorded alone, as no retry of the delivery would mend that.
+    co_return co_await ctx.spool.update(env.id, std::move(changes));
 }
 
 asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& env,
@@ -120,10 +165,23 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
                                                            at(env.arrival_ms), ctx.random01()));
         changes.push_back(std::move(u));
     }
-    // The guarantee (scheduler.hpp): the new state is durable before anything else.
-    if (auto ec = co_await ctx.spool.update(env.id, changes)) {
-        spdlog::error("{}: cannot record the delivery state: {}", env.id, ec.message());
-        co_return;
+    // A failure the sender is told of waits for its report (commit_failures);
+    // every other state is durable before anything else (scheduler.hpp).
+    const bool reports = !env.sender.empty() && !env.ndr;  // never to <>
+    std::vector<bool> reported(res.rcpts.size(), false);
+    std::vector<spool::RecipientUpdate> now_changes, failed_changes;
+    for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
+        const deliver::RcptResult& r = res.rcpts[k];
+        reported[k] = reports &&
+                      (r.outcome == RcptOutcome::Bounced || r.outcome == RcptOutcome::Expired) &&
+                      bounce::report_wanted(env, env.recipients[r.index], r.outcome);
+        (reported[k] ? failed_changes : now_changes).push_back(changes[k]);
+    }
+    if (!now_changes.empty()) {
+        if (auto ec = co_await ctx.spool.update(env.id, std::move(now_changes))) {
+            spdlog::error("{}: cannot record the delivery state: {}", env.id, ec.message());
+            co_return;
+        }
     }
     bool any_held = false;
     for (const deliver::RcptResult& r : res.rcpts)
@@ -135,38 +193,50 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
 
     // Reports: one per message and event, for exactly this attempt's recipients.
     std::vector<bounce::NdrRecipient> failed, expired, delayed, success;
-    for (const deliver::RcptResult& r : res.rcpts) {
+    for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
+        const deliver::RcptResult& r = res.rcpts[k];
         const spool::Recipient& rc = env.recipients[r.index];
+        if (reported[k]) {
+            if (r.outcome == RcptOutcome::Bounced)
+                failed.push_back(ndr_rcpt(rc, r, res, r.outcome, r.reason, now_ms));
+            else
+                expired.push_back(ndr_rcpt(rc, r, res, r.outcome, policy::Reason::Expired, now_ms));
+            continue;
+        }
         // RFC 3461 §5.2.2: a next hop that took the DSN parameters reports
         // success itself; only "relayed" is ours to send.
-        if ((r.outcome == RcptOutcome::Delivered && !r.relayed) ||
+        if (!reports || r.outcome == RcptOutcome::Bounced || r.outcome == RcptOutcome::Expired ||
+            (r.outcome == RcptOutcome::Delivered && !r.relayed) ||
             !bounce::report_wanted(env, rc, r.outcome))
             continue;
-        switch (r.outcome) {
-            case RcptOutcome::Bounced:
-                failed.push_back(ndr_rcpt(rc, r, res, r.outcome, r.reason, now_ms));
-                break;
-            case RcptOutcome::Expired:
-                expired.push_back(ndr_rcpt(rc, r, res, r.outcome, policy::Reason::Expired, now_ms));
-                break;
-            case RcptOutcome::Deferred:
-            case RcptOutcome::Held:
-            case RcptOutcome::Cancelled:
-                // A held recipient holds the whole message: its notice is a
-                // hold notice for every recipient it lists.
-                delayed.push_back(ndr_rcpt(rc, r, res, any_held ? RcptOutcome::Held : r.outcome,
-                                           r.reason, now_ms));
-                break;
-            case RcptOutcome::Delivered:
-                success.push_back(ndr_rcpt(rc, r, res, r.outcome, policy::Reason::None, now_ms));
-                break;
-        }
+        if (r.outcome == RcptOutcome::Delivered)
+            success.push_back(ndr_rcpt(rc, r, res, r.outcome, policy::Reason::None, now_ms));
+        else  // Deferred or Held (Cancelled never comes here: queue_control.hpp)
+            // A held recipient holds the whole message: its notice is a
+            // hold notice for every recipient it lists.
+            delayed.push_back(
+                ndr_rcpt(rc, r, res, any_held ? RcptOutcome::Held : r.outcome, r.reason, now_ms));
     }
-    const bool reports = !env.sender.empty() && !env.ndr;  // never to <>
     std::string failed_ndr, expired_ndr;
+    {
+        std::vector<Report> built;
+        std::optional<std::size_t> f, x;  // where the failure and the expiry report are
+        if (auto r = build_report(ctx, env, data, failed, now_ms)) {
+            f = built.size();
+            built.push_back(std::move(*r));
+        }
+        if (auto r = build_report(ctx, env, data, expired, now_ms)) {
+            x = built.size();
+            built.push_back(std::move(*r));
+        }
+        if (auto ec = co_await commit_failures(ctx, env, built, std::move(failed_changes))) {
+            spdlog::error("{}: cannot record the delivery state: {}", env.id, ec.message());
+            co_return;
+        }
+        if (f) failed_ndr = built[*f].message.env.id;
+        if (x) expired_ndr = built[*x].message.env.id;
+    }
     if (reports) {
-        failed_ndr = co_await commit_report(ctx, env, data, failed, now_ms);
-        expired_ndr = co_await commit_report(ctx, env, data, expired, now_ms);
         co_await commit_report(ctx, env, data, success, now_ms);
         const bool due = any_held || policy::delay_warning_due(q, at(env.arrival_ms), at(now_ms),
                                                                env.delay_notice_sent);

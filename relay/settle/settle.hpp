@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "config/config.hpp"
@@ -38,13 +39,36 @@ boost::asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envel
                                     std::string_view data, const deliver::AttemptResult& result,
                                     std::int64_t now_ms);
 
-// Builds one report (RFC 3464) for `rcpts`, all of one kind of outcome
-// (bounce::report_kind), and commits it from <> to env's sender; its queue
-// id, or "" when it could not be built or queued (logged).
+// One report (RFC 3464), built and not yet queued.
+struct Report {
+    spool::NewMessage message;  // from <> to the original sender
+    bounce::ReportKind kind = bounce::ReportKind::Failure;
+};
+
+// Builds one report for `rcpts`, all of one kind of outcome
+// (bounce::report_kind); nullopt when `rcpts` is empty or it cannot be built
+// (logged).
+std::optional<Report> build_report(const SettleContext& ctx, const spool::Envelope& env,
+                                   std::string_view data,
+                                   const std::vector<bounce::NdrRecipient>& rcpts,
+                                   std::int64_t now_ms);
+
+// Builds one report and commits it; its queue id, or "" when it could not be
+// built or queued (logged). For reports whose loss in a crash costs nothing
+// lasting: success and delay notices.
 boost::asio::awaitable<std::string> commit_report(const SettleContext& ctx,
                                                   const spool::Envelope& env, std::string_view data,
                                                   const std::vector<bounce::NdrRecipient>& rcpts,
                                                   std::int64_t now_ms);
+
+// Records the Failed states `changes` of env's recipients together with the
+// reports that tell the sender (Spool::commit_with_update): a crash never
+// leaves a recipient failed and its report unqueued. Each report's
+// message.env.id is its queue id afterwards, "" when it could not be queued;
+// then the states are recorded alone (logged). The error is the states'.
+boost::asio::awaitable<std::error_code> commit_failures(
+    const SettleContext& ctx, const spool::Envelope& env, std::vector<Report>& reports,
+    std::vector<spool::RecipientUpdate> changes);
 
 // A live message none of whose recipients is Pending (a crash came between
 // its last update and its removal): removed, since its reports were either

@@ -19,6 +19,12 @@ class Waiter {
     virtual void complete(std::error_code ec) = 0;
 };
 
+// For the ops of a group whose last op answers for all of them.
+class SilentWaiter final : public Waiter {
+  public:
+    void complete(std::error_code) override {}
+};
+
 template <typename Handler>
 class HandlerWaiter final : public Waiter {
   public:

@@ -40,6 +40,12 @@ struct SpoolOptions {
     std::size_t max_sealed_segments = 8;
 };
 
+// A message to commit together with a state change (commit_with_update).
+struct NewMessage {
+    Envelope env;
+    std::string bytes;
+};
+
 class Spool {
   public:
     virtual ~Spool() = default;
@@ -52,6 +58,17 @@ class Spool {
     // Durable per-recipient state changes.
     virtual boost::asio::awaitable<std::error_code> update(
         const QueueId& id, std::vector<RecipientUpdate> changes) = 0;
+
+    // Commits `messages` (reports) and applies `changes` to message `id` as
+    // one group: the messages' records lie before the update's in the
+    // journal and share its sync, so a process killed at any moment leaves
+    // either none of them or the messages first; the new states are never
+    // found without them (a Failed recipient never without its report,
+    // relay/schedule/GUARANTEE.md). Assigns each env.id; durable when it
+    // returns an empty error_code.
+    virtual boost::asio::awaitable<std::error_code> commit_with_update(
+        std::vector<NewMessage>& messages, const QueueId& id,
+        std::vector<RecipientUpdate> changes) = 0;
 
     // Held flag (queue hold / release).
     virtual boost::asio::awaitable<std::error_code> set_held(const QueueId& id, bool held) = 0;

@@ -124,6 +124,16 @@ void SpoolFs::enqueue(Op op) {
     queue_cv_.notify_one();
 }
 
+void SpoolFs::enqueue_group(std::vector<Op> ops) {
+    {
+        // One push under one lock: the writer takes them in one batch, in this
+        // order, after whatever was written early (group_commit.cpp).
+        std::lock_guard lock(queue_mutex_);
+        for (Op& op : ops) pending_.push_back(std::move(op));
+    }
+    queue_cv_.notify_one();
+}
+
 void SpoolFs::write_early(Op& op) {
     if (broken_) return;  // the writer rolls to a new segment first
     const records::Encoded& r = op.rec;
@@ -144,37 +154,58 @@ boost::asio::awaitable<std::error_code> SpoolFs::submit(Op op) {
     co_return co_await submit(std::move(op), boost::asio::use_awaitable);
 }
 
-boost::asio::awaitable<std::error_code> SpoolFs::commit(Envelope& env, std::string message) {
-    if (message.size() > kMaxMessageBytes)
-        co_return std::make_error_code(std::errc::file_too_large);
+std::error_code SpoolFs::message_op(Envelope& env, std::string message, Op& op) const {
+    if (message.size() > kMaxMessageBytes) return std::make_error_code(std::errc::file_too_large);
     // The caller's clock stamps the arrival: the spool reads no clock.
-    if (env.arrival_ms <= 0) co_return std::make_error_code(std::errc::invalid_argument);
+    if (env.arrival_ms <= 0) return std::make_error_code(std::errc::invalid_argument);
     if (env.id.empty()) env.id = make_queue_id(env.arrival_ms);
-    if (env.id.size() != records::kIdSize)
-        co_return std::make_error_code(std::errc::invalid_argument);
+    if (env.id.size() != records::kIdSize) return std::make_error_code(std::errc::invalid_argument);
     env.size = message.size();
-    Op op;
     op.rec = records::encode_message(env, std::move(message));
     op.id = env.id;
     op.change = env;
+    return {};
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::commit(Envelope& env, std::string message) {
+    Op op;
+    if (auto ec = message_op(env, std::move(message), op)) co_return ec;
     co_return co_await submit(std::move(op));
+}
+
+std::error_code SpoolFs::check_update(const QueueId& id,
+                                      const std::vector<RecipientUpdate>& changes) const {
+    std::lock_guard lock(mutex_);
+    const Entry* e = index_.find(id);
+    if (!e) return std::make_error_code(std::errc::no_such_file_or_directory);
+    for (const RecipientUpdate& u : changes)
+        if (u.index >= e->env.recipients.size())
+            return std::make_error_code(std::errc::invalid_argument);
+    return {};
 }
 
 boost::asio::awaitable<std::error_code> SpoolFs::update(const QueueId& id,
                                                         std::vector<RecipientUpdate> changes) {
-    {
-        std::lock_guard lock(mutex_);
-        const Entry* e = index_.find(id);
-        if (!e) co_return std::make_error_code(std::errc::no_such_file_or_directory);
-        for (const RecipientUpdate& u : changes)
-            if (u.index >= e->env.recipients.size())
-                co_return std::make_error_code(std::errc::invalid_argument);
-    }
+    if (auto ec = check_update(id, changes)) co_return ec;
     Op op;
     op.rec = records::encode_update(id, changes);
     op.id = id;
     op.change = std::move(changes);
     co_return co_await submit(std::move(op));
+}
+
+boost::asio::awaitable<std::error_code> SpoolFs::commit_with_update(
+    std::vector<NewMessage>& messages, const QueueId& id, std::vector<RecipientUpdate> changes) {
+    if (auto ec = check_update(id, changes)) co_return ec;
+    std::vector<Op> ops(messages.size() + 1);
+    for (std::size_t i = 0; i < messages.size(); ++i)
+        if (auto ec = message_op(messages[i].env, std::move(messages[i].bytes), ops[i]))
+            co_return ec;
+    Op& u = ops.back();
+    u.rec = records::encode_update(id, changes);
+    u.id = id;
+    u.change = std::move(changes);
+    co_return co_await submit_group(std::move(ops), boost::asio::use_awaitable);
 }
 
 boost::asio::awaitable<std::error_code> SpoolFs::submit_change(const QueueId& id,

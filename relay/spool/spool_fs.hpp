@@ -31,6 +31,9 @@ class SpoolFs final : public Spool {
     boost::asio::awaitable<std::error_code> commit(Envelope& env, std::string message) override;
     boost::asio::awaitable<std::error_code> update(const QueueId& id,
                                                    std::vector<RecipientUpdate> changes) override;
+    boost::asio::awaitable<std::error_code> commit_with_update(
+        std::vector<NewMessage>& messages, const QueueId& id,
+        std::vector<RecipientUpdate> changes) override;
     boost::asio::awaitable<std::error_code> set_held(const QueueId& id, bool held) override;
     boost::asio::awaitable<std::error_code> remove(const QueueId& id) override;
     boost::asio::awaitable<std::error_code> mark_delay_notice_sent(const QueueId& id) override;
@@ -70,10 +73,30 @@ class SpoolFs final : public Spool {
             token, std::move(op));
     }
     boost::asio::awaitable<std::error_code> submit(Op op);
+    // The ops of one group: queued together, so that they share a batch and
+    // lie in the journal in this order; none is written early. The last op's
+    // result is the group's (a failed sync fails every op alike).
+    template <typename Token>
+    auto submit_group(std::vector<Op> ops, Token&& token) {
+        return boost::asio::async_initiate<Token, void(std::error_code)>(
+            [this](auto handler, std::vector<Op> g) {
+                for (Op& o : g) o.waiter = std::make_unique<SilentWaiter>();
+                g.back().waiter =
+                    std::make_unique<HandlerWaiter<decltype(handler)>>(std::move(handler));
+                enqueue_group(std::move(g));
+            },
+            token, std::move(ops));
+    }
+    // The message is live and every change names one of its recipients.
+    std::error_code check_update(const QueueId& id,
+                                 const std::vector<RecipientUpdate>& changes) const;
+    // Checks and encodes a new message (commit, commit_with_update).
+    std::error_code message_op(Envelope& env, std::string message, Op& op) const;
     // A state record for a live message; no_such_file_or_directory otherwise.
     boost::asio::awaitable<std::error_code> submit_change(const QueueId& id, records::Encoded rec,
                                                           Change change);
     void enqueue(Op op);
+    void enqueue_group(std::vector<Op> ops);
     void write_early(Op& op);  // queue_mutex_ held
 
     void recover();

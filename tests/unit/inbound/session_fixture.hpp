@@ -53,6 +53,11 @@ class MemSpool final : public spool::Spool {
                                             std::vector<spool::RecipientUpdate>) override {
         co_return std::make_error_code(std::errc::operation_not_supported);
     }
+    asio::awaitable<std::error_code> commit_with_update(
+        std::vector<spool::NewMessage>&, const spool::QueueId&,
+        std::vector<spool::RecipientUpdate>) override {
+        co_return std::make_error_code(std::errc::operation_not_supported);
+    }
     asio::awaitable<std::error_code> set_held(const spool::QueueId&, bool) override {
         co_return std::make_error_code(std::errc::operation_not_supported);
     }

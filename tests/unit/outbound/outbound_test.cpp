@@ -1,17 +1,22 @@
 // Outbound end to end, in process: a real spool in a temporary directory, a
 // real receiving server (smtp_peer.py) on loopback, the real delivery log.
+#include <fcntl.h>
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <functional>
+#include <map>
 
 #include "config/config.hpp"
 #include "relay/clock/wall_clock.hpp"
 #include "relay/log/delivery_log.hpp"
 #include "relay/outbound/outbound.hpp"
 #include "relay/spool/spool.hpp"
+#include "relay/spool/spool_journal.hpp"
+#include "relay/spool/spool_records.hpp"
 #include "tests/unit/deliver/lab.hpp"
 
 using namespace chainmail;
@@ -84,6 +89,34 @@ void run_until(asio::io_context& io, outbound::Outbound& ob, const std::function
     while (!stopped && std::chrono::steady_clock::now() < end + std::chrono::seconds(10))
         io.run_for(std::chrono::milliseconds(50));
     CHECK(stopped);
+}
+
+// Where in the journal (segment, offset) each report was committed and each
+// recipient of `id` was first recorded Failed.
+struct JournalOrder {
+    std::map<spool::QueueId, std::pair<std::uint64_t, std::uint64_t>> message_at;
+    std::map<std::size_t, std::pair<std::uint64_t, std::uint64_t>> failed_at;
+};
+
+JournalOrder journal_order(const std::string& dir, const spool::QueueId& id) {
+    namespace journal = spool::journal;
+    namespace records = spool::records;
+    JournalOrder out;
+    for (std::uint64_t seq : journal::list_segments(dir)) {
+        journal::Fd fd(::open(journal::segment_path(dir, seq).c_str(), O_RDONLY | O_CLOEXEC));
+        journal::scan_segment(
+            fd.get(), seq,
+            [&](const records::Header& h, std::uint64_t off, std::string_view payload) {
+                if (h.type == records::Type::Message)
+                    out.message_at.emplace(h.id, std::pair{seq, off});
+                if (h.type != records::Type::Update || h.id != id) return;
+                if (auto changes = records::decode_update(payload))
+                    for (const spool::RecipientUpdate& u : *changes)
+                        if (u.state == spool::RcptState::Failed)
+                            out.failed_at.emplace(u.index, std::pair{seq, off});
+            });
+    }
+    return out;
 }
 
 int count_event(const std::vector<nlohmann::json>& lines, const std::string& ev) {
@@ -203,4 +236,12 @@ TEST_CASE("two refused recipients of three give one report listing exactly those
     CHECK(data.find("Final-Recipient: rfc822; y@example.test") != std::string::npos);
     CHECK(data.find("Final-Recipient: rfc822; ok@example.test") == std::string::npos);
     CHECK(data.find("multipart/report") != std::string::npos);
+    // The report was in the journal before either Failed state: a kill at any
+    // moment cannot leave the two recipients failed and their sender untold.
+    const JournalOrder order = journal_order(cfg.spool, id);
+    REQUIRE(order.message_at.count(ndr_id) == 1);
+    REQUIRE(order.failed_at.count(0) == 1);
+    REQUIRE(order.failed_at.count(2) == 1);
+    CHECK(order.message_at.at(ndr_id) < order.failed_at.at(0));
+    CHECK(order.message_at.at(ndr_id) < order.failed_at.at(2));
 }

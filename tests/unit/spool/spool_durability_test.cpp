@@ -297,3 +297,57 @@ TEST_CASE("a recipient's outcome survives a kill right after update() was called
     }
     CHECK(lost == 0);
 }
+
+TEST_CASE("a state committed with its reports is never found without them, cut at any byte",
+          "[spool]") {
+    // commit_with_update(): the reports' records come first and the state's
+    // last, so a kill at any byte of the group leaves none, or the reports
+    // alone, or all of it; never the Failed state without its report.
+    TempDir tmp;
+    const std::string dir = tmp.sub("orig");
+    Envelope env = sample_envelope(2);
+    std::vector<NewMessage> reports(2);
+    for (NewMessage& r : reports) {
+        r.env = sample_envelope(1);
+        r.env.sender = "";
+        r.env.ndr = true;
+        r.bytes = sample_message(700, 'r');
+    }
+    const std::vector<RecipientUpdate> failed{{0, RcptState::Failed, 1, 0, "550 5.1.1 unknown"}};
+    std::string seg;
+    std::uintmax_t before = 0;
+    {
+        auto spool = open_spool(dir);
+        REQUIRE_FALSE(wait(spool->commit(env, sample_message(500))));
+        seg = segment_files(dir).at(0);
+        before = fs::file_size(seg);
+        REQUIRE_FALSE(wait(spool->commit_with_update(reports, env.id, failed)));
+        REQUIRE(spool->find(env.id)->recipients[0].state == RcptState::Failed);
+        REQUIRE(spool->find(reports[0].env.id));
+        REQUIRE(spool->find(reports[1].env.id));
+        // An update for a message that is not live commits no report either.
+        std::vector<NewMessage> stray(1);
+        stray[0].env = sample_envelope(1);
+        stray[0].bytes = sample_message(100);
+        REQUIRE(wait(spool->commit_with_update(stray, "01ZZZZZZZZZZZZZZZZZZZZZZZZ", failed)) ==
+                std::errc::no_such_file_or_directory);
+        REQUIRE(spool->live().size() == 3);
+    }
+    const std::string full = read_file(seg);
+    const std::string name = fs::path(seg).filename().string();
+    std::size_t failed_seen = 0, reports_alone = 0;
+    for (std::size_t cut = before; cut <= full.size(); ++cut) {
+        TempDir copy;
+        write_file(copy.sub(name), full.substr(0, cut));
+        auto spool = open_spool(copy.path());
+        const bool is_failed = spool->find(env.id)->recipients[0].state == RcptState::Failed;
+        const int n =
+            (spool->find(reports[0].env.id) ? 1 : 0) + (spool->find(reports[1].env.id) ? 1 : 0);
+        if (is_failed) REQUIRE(n == 2);
+        failed_seen += is_failed ? 1 : 0;
+        reports_alone += !is_failed && n == 2 ? 1 : 0;
+    }
+    REQUIRE(failed_seen == 1);  // only the whole journal has the state
+    // The reports alone: every cut inside the state's record, the last one.
+    REQUIRE(reports_alone == records::encode_update(env.id, failed).size());
+}
