@@ -16,13 +16,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <pthread.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -72,30 +70,13 @@ void start_dnssec_selfcheck(asio::io_context& io, const config::Dns& dns) {
     asio::co_spawn(io, dnssec_selfcheck_task(io.get_executor(), dns), asio::detached);
 }
 
-// The delivery thread runs kDeliveryNiceAbove nice levels above the
-// acceptance side. A next hop's reply to the final dot is a delivery, and
-// until the thread has read it and written the outcome, a crash makes it a
-// duplicate (RFC 5321 §4.1.1.4, RFC 1047): under CPU contention that wait is
-// the delivery thread waiting for a core (relay/schedule/GUARANTEE.md, "the
-// window"). Needs CAP_SYS_NICE or RLIMIT_NICE (the shipped unit sets
-// LimitNICE=-5); without either, delivery runs at the acceptance priority.
-constexpr int kDeliveryNiceAbove = 5;
-
-void raise_delivery_thread() {
-    const pid_t tid = ::gettid();
+// The delivery thread runs at the priority of acceptance. It once ran 5 nice
+// levels above it, to read a next hop's reply sooner after a crash (the
+// duplicate window, relay/schedule/GUARANTEE.md); measured again, that cost
+// acceptance with delivery on about a sixth and did not change the duplicates
+// measurably, so it is gone (bench/RESULTS-accept.md, eighth round).
+void name_delivery_thread() {
     ::pthread_setname_np(::pthread_self(), "cm-deliver");  // `top -H`, /proc/PID/task
-    errno = 0;
-    const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-    if (errno != 0) return;
-    const int want = std::max(nice - kDeliveryNiceAbove, -20);
-    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), want) == 0) {
-        spdlog::debug("delivery thread: nice {} ({} above acceptance)", want, nice - want);
-        return;
-    }
-    spdlog::info(
-        "delivery thread: runs at the priority of acceptance (nice {}): raising it was refused "
-        "({}); allow it with LimitNICE=-{} as the shipped systemd unit does (docs/queue.md)",
-        nice, std::strerror(errno), kDeliveryNiceAbove);
 }
 
 // Runs an io_context on its own thread until destroyed, then stops and joins it.
@@ -317,7 +298,7 @@ int cmd_serve(const Common& common) {
     std::signal(SIGPIPE, SIG_IGN);
     // Stopped and joined before anything it uses is destroyed; what is still
     // pending there at the end is abandoned, as on the inbound side.
-    ThreadRunner out_thread(out_io, raise_delivery_thread);
+    ThreadRunner out_thread(out_io, name_delivery_thread);
 
     spdlog::info(
         "chainmail serve: listening on {}; spool {}; control socket {}; hostname {}; "

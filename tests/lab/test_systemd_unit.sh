@@ -33,9 +33,12 @@ for line in "Type=notify" "User=chainmail" "WatchdogSec=" "LogsDirectory=chainma
     "RuntimeDirectory=chainmail" "ReadWritePaths=/var/spool/chainmail" \
     "ExecReload=/usr/bin/chainmail check-config -c /etc/chainmail/chainmail.yaml" \
     "ExecStartPre=+/usr/bin/systemd-tmpfiles --create chainmail.conf" \
-    "SystemCallFilter=setpriority" "LimitNICE=-5"; do
+    "SystemCallFilter=~@privileged @resources"; do
     grep -q "^$line" "$unit" || fail "the unit lacks $line"
 done
+# Nothing of @resources is let through again (serve sets no priorities).
+! grep -qE "^(SystemCallFilter=setpriority|LimitNICE=)" "$unit" ||
+    fail "the unit lets serve change priorities, which it no longer does"
 # The reload checks the file before the signal, so a bad file fails it visibly.
 check_line=$(grep -n "^ExecReload=.*check-config" "$unit" | cut -d: -f1)
 kill_line=$(grep -n "^ExecReload=.*kill -HUP" "$unit" | cut -d: -f1)
