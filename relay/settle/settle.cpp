@@ -152,8 +152,13 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
                              std::string_view data, const deliver::AttemptResult& res,
                              std::int64_t now_ms) {
     const config::Queue& q = ctx.config.queue;
-    std::vector<spool::RecipientUpdate> changes;
-    for (const deliver::RcptResult& r : res.rcpts) {
+    // A failure the sender is told of waits for its report (commit_failures);
+    // every other state is durable before anything else (scheduler.hpp).
+    const bool reports = !env.sender.empty() && !env.ndr;  // never to <>
+    std::vector<bool> reported(res.rcpts.size(), false);
+    std::vector<spool::RecipientUpdate> now_changes, failed_changes;
+    for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
+        const deliver::RcptResult& r = res.rcpts[k];
         const spool::Recipient& rc = env.recipients[r.index];
         spool::RecipientUpdate u;
         u.index = r.index;
@@ -163,19 +168,10 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         if (u.state == spool::RcptState::Pending)
             u.next_attempt_ms = ms_of(policy::next_attempt(q, u.attempts, at(now_ms),
                                                            at(env.arrival_ms), ctx.random01()));
-        changes.push_back(std::move(u));
-    }
-    // A failure the sender is told of waits for its report (commit_failures);
-    // every other state is durable before anything else (scheduler.hpp).
-    const bool reports = !env.sender.empty() && !env.ndr;  // never to <>
-    std::vector<bool> reported(res.rcpts.size(), false);
-    std::vector<spool::RecipientUpdate> now_changes, failed_changes;
-    for (std::size_t k = 0; k < res.rcpts.size(); ++k) {
-        const deliver::RcptResult& r = res.rcpts[k];
         reported[k] = reports &&
                       (r.outcome == RcptOutcome::Bounced || r.outcome == RcptOutcome::Expired) &&
-                      bounce::report_wanted(env, env.recipients[r.index], r.outcome);
-        (reported[k] ? failed_changes : now_changes).push_back(changes[k]);
+                      bounce::report_wanted(env, rc, r.outcome);
+        (reported[k] ? failed_changes : now_changes).push_back(std::move(u));
     }
     if (!now_changes.empty()) {
         if (auto ec = co_await ctx.spool.update(env.id, std::move(now_changes))) {
@@ -266,7 +262,7 @@ asio::awaitable<void> settle(const SettleContext& ctx, const spool::Envelope& en
         e.tls = r.tls;
         e.dsn = r.dsn;
         e.reply = r.reply;
-        e.attempt = changes[k].attempts;
+        e.attempt = env.recipients[r.index].attempts + 1;  // as recorded above
         e.delay_s = static_cast<double>(now_ms - env.arrival_ms) / 1000.0;
         e.would_fail = r.would_fail;
         e.sensitive = res.sensitive;
